@@ -1,0 +1,1 @@
+//! Integration tests: one binary (ripgrep style), one module per area.
