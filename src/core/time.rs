@@ -42,11 +42,7 @@ pub const NTP_UNIX_OFFSET: i64 = 2_208_988_800;
 
 impl Timestamp {
     pub const fn from_secs(secs: i64) -> Self {
-        Timestamp {
-            secs,
-            nanos: 0,
-            precision: Precision::Seconds,
-        }
+        Timestamp { secs, nanos: 0, precision: Precision::Seconds }
     }
 
     pub const fn from_millis(ms: i64) -> Self {
@@ -92,11 +88,7 @@ impl Timestamp {
             nanos -= 1_000_000_000;
             secs += 1;
         }
-        Timestamp {
-            secs,
-            nanos,
-            precision,
-        }
+        Timestamp { secs, nanos, precision }
     }
 
     /// The inverse of [`Timestamp::from_ntp`], used by the encoder.
@@ -115,14 +107,8 @@ impl Timestamp {
     }
 
     pub fn now() -> Self {
-        let d = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        Timestamp {
-            secs: d.as_secs() as i64,
-            nanos: d.subsec_nanos(),
-            precision: Precision::Micros,
-        }
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp { secs: d.as_secs() as i64, nanos: d.subsec_nanos(), precision: Precision::Micros }
     }
 
     /// Writes `YYYY-MM-DDThh:mm:ss[.fraction]Z` into `out`; returns the number of bytes. The
@@ -133,7 +119,7 @@ impl Timestamp {
         let (y, m, d) = civil_from_days(days);
         let y = y.clamp(0, 9999) as u32;
         let mut n = 0;
-        let mut put2 = |out: &mut [u8; 32], n: &mut usize, v: u32| {
+        let put2 = |out: &mut [u8; 32], n: &mut usize, v: u32| {
             out[*n] = b'0' + (v / 10) as u8;
             out[*n + 1] = b'0' + (v % 10) as u8;
             *n += 2;
@@ -203,26 +189,11 @@ mod tests {
     #[test]
     fn formats_like_rfc3339() {
         assert_eq!(Timestamp::from_secs(0).to_string(), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            Timestamp::from_secs(1_662_710_767).to_string(),
-            "2022-09-09T08:06:07Z"
-        );
-        assert_eq!(
-            Timestamp::from_micros(1_662_710_767_123_456).to_string(),
-            "2022-09-09T08:06:07.123456Z"
-        );
-        assert_eq!(
-            Timestamp::from_millis(951_782_400_001).to_string(),
-            "2000-02-29T00:00:00.001Z"
-        );
-        assert_eq!(
-            Timestamp::from_millis(-1).to_string(),
-            "1969-12-31T23:59:59.999Z"
-        );
-        assert_eq!(
-            Timestamp::from_nanos(4_102_444_800_000_000_001).to_string(),
-            "2100-01-01T00:00:00.000000001Z"
-        );
+        assert_eq!(Timestamp::from_secs(1_662_710_767).to_string(), "2022-09-09T08:06:07Z");
+        assert_eq!(Timestamp::from_micros(1_662_710_767_123_456).to_string(), "2022-09-09T08:06:07.123456Z");
+        assert_eq!(Timestamp::from_millis(951_782_400_001).to_string(), "2000-02-29T00:00:00.001Z");
+        assert_eq!(Timestamp::from_millis(-1).to_string(), "1969-12-31T23:59:59.999Z");
+        assert_eq!(Timestamp::from_nanos(4_102_444_800_000_000_001).to_string(), "2100-01-01T00:00:00.000000001Z");
     }
 
     #[test]
@@ -232,10 +203,7 @@ mod tests {
             assert_eq!(Timestamp::from_ntp(t.to_ntp(), Precision::Nanos), t);
         }
         // NTP origin is 1900-01-01.
-        assert_eq!(
-            Timestamp::from_ntp(0, Precision::Nanos).to_string(),
-            "1900-01-01T00:00:00.000000000Z"
-        );
+        assert_eq!(Timestamp::from_ntp(0, Precision::Nanos).to_string(), "1900-01-01T00:00:00.000000000Z");
     }
 
     #[test]

@@ -1,0 +1,625 @@
+//! The collecting side of the codec: messages in, records out.
+//!
+//! Templates are scoped by transport session and observation domain (RFC 7011 §8): a
+//! [`SessionKey`] names the session, and each (version, domain) inside it keeps its own
+//! templates, sequence tracking, data waiting for a template, and counters. Records are handed
+//! to a [`Visitor`] as views over the message bytes while the message is decoded, so the path
+//! from bytes to a printed record allocates nothing.
+//!
+//! Everything that can grow is bounded per session (templates, bytes of data waiting for a
+//! template); what a bound refuses is counted and reported, never dropped silently.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::error::DecodeError;
+use super::message::{
+    IPFIX_OPTIONS_TEMPLATE_SET, IPFIX_TEMPLATE_SET, Message, MessageHeader, NETFLOW_V9_VERSION, SetKind,
+};
+use super::record::{DataRecord, Records, RecordsError};
+use super::template::{Template, TemplateAction, TemplateRecords};
+use crate::core::time::Timestamp;
+
+/// The transport a message travelled on; it decides the template rules (RFC 7011 §8, §10).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// Templates expire after their lifetime; withdrawals are ignored; a redefinition replaces.
+    Udp,
+    /// Templates live as long as the connection; a redefinition is a protocol error.
+    Tcp,
+    /// An RFC 5655 file: one session, templates live until redefined or withdrawn.
+    File,
+}
+
+impl Transport {
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Udp => "UDP",
+            Transport::Tcp => "TCP",
+            Transport::File => "file",
+        }
+    }
+}
+
+/// Names a transport session. `source` tells apart inputs that could otherwise collide: two
+/// files given to one `decode`, or two TCP connections from the same address and port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey {
+    pub source: u32,
+    pub transport: Transport,
+    pub exporter: Option<SocketAddr>,
+    pub collector: Option<SocketAddr>,
+}
+
+/// Where a message came from: its frame in a capture (or message number in a file, or a
+/// running count for live input), when it was seen, and by whom it was sent and received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Origin {
+    pub frame: u64,
+    pub time: Timestamp,
+    pub exporter: Option<SocketAddr>,
+    pub collector: Option<SocketAddr>,
+}
+
+/// The origin and header of the message a record came in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageMeta {
+    pub origin: Origin,
+    pub header: MessageHeader,
+}
+
+/// A record being handed out, with everything needed to print or forward it.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'a> {
+    pub meta: &'a MessageMeta,
+    pub record: DataRecord<'a>,
+    /// The templates of the record's session and domain, for its sub-template lists.
+    pub templates: &'a Templates,
+    /// Decoded when its template arrived, after the message that carried it.
+    pub late: bool,
+}
+
+/// Receives what the decoder finds.
+pub trait Visitor {
+    fn record(&mut self, record: &RecordRef<'_>);
+
+    /// A template (or options template) was defined, re-sent or redefined.
+    fn template(&mut self, _meta: &MessageMeta, _template: &Arc<Template>) {}
+
+    /// Something was wrong with a message, or the decoder enforced a rule or a bound.
+    fn problem(&mut self, _origin: &Origin, _error: &DecodeError) {}
+}
+
+/// Limits and lifetimes.
+#[derive(Clone, Debug)]
+pub struct DecoderConfig {
+    /// How long a template received over UDP stays valid without being re-sent (RFC 6728
+    /// templateLifeTime); `None` keeps them forever.
+    pub template_lifetime_secs: Option<u64>,
+    pub max_templates_per_session: usize,
+    /// Bytes of data sets a session may hold while waiting for their templates.
+    pub max_pending_bytes_per_session: usize,
+    /// How long a data set waits for its template before it is counted as expired.
+    pub pending_timeout_secs: u64,
+}
+
+impl Default for DecoderConfig {
+    fn default() -> Self {
+        DecoderConfig {
+            template_lifetime_secs: Some(1800),
+            max_templates_per_session: 4096,
+            max_pending_bytes_per_session: 4 << 20,
+            pending_timeout_secs: 600,
+        }
+    }
+}
+
+/// Counters of one observation domain of one session (or, for messages whose header could not
+/// be read, of the session itself).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DomainStats {
+    pub messages: u64,
+    pub bytes: u64,
+    pub template_records: u64,
+    pub options_template_records: u64,
+    pub withdrawals: u64,
+    pub data_records: u64,
+    pub options_records: u64,
+    /// Data sets that arrived before their template.
+    pub sets_waiting: u64,
+    /// Records decoded when their template arrived later.
+    pub late_records: u64,
+    /// Data sets whose template never came in time, or that a bound refused.
+    pub sets_expired: u64,
+    pub malformed: u64,
+    /// Times the sequence number was not the one expected.
+    pub sequence_gaps: u64,
+    /// Records (NetFlow v9: packets) the sequence numbers say were lost.
+    pub lost: u64,
+    pub templates_expired: u64,
+    pub templates_refused: u64,
+}
+
+impl DomainStats {
+    pub fn add(&mut self, o: &DomainStats) {
+        self.messages += o.messages;
+        self.bytes += o.bytes;
+        self.template_records += o.template_records;
+        self.options_template_records += o.options_template_records;
+        self.withdrawals += o.withdrawals;
+        self.data_records += o.data_records;
+        self.options_records += o.options_records;
+        self.sets_waiting += o.sets_waiting;
+        self.late_records += o.late_records;
+        self.sets_expired += o.sets_expired;
+        self.malformed += o.malformed;
+        self.sequence_gaps += o.sequence_gaps;
+        self.lost += o.lost;
+        self.templates_expired += o.templates_expired;
+        self.templates_refused += o.templates_refused;
+    }
+}
+
+#[derive(Debug)]
+struct TemplateEntry {
+    template: Arc<Template>,
+    last_seen: i64,
+}
+
+/// The templates of one session and domain.
+#[derive(Default, Debug)]
+pub struct Templates {
+    map: HashMap<u16, TemplateEntry>,
+}
+
+impl Templates {
+    pub fn get(&self, id: u16) -> Option<&Arc<Template>> {
+        self.map.get(&id).map(|e| &e.template)
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<Template>> {
+        self.map.values().map(|e| &e.template)
+    }
+}
+
+struct Pending {
+    meta: MessageMeta,
+    template_id: u16,
+    offset: usize,
+    body: Box<[u8]>,
+}
+
+/// One observation domain of a session.
+#[derive(Default)]
+pub struct Domain {
+    templates: Templates,
+    /// The sequence number the next message should carry, when known.
+    next_sequence: Option<u32>,
+    pending: VecDeque<Pending>,
+    pub stats: DomainStats,
+}
+
+impl Domain {
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    /// Data sets still waiting for their templates.
+    pub fn pending_sets(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+/// One transport session.
+pub struct Session {
+    pub key: SessionKey,
+    domains: HashMap<(u16, u32), Domain>,
+    template_count: usize,
+    pending_bytes: usize,
+    /// Counters of messages whose header could not be read.
+    pub unparsed: DomainStats,
+}
+
+impl Session {
+    /// Domains as ((version, domain id), state).
+    pub fn domains(&self) -> impl Iterator<Item = ((u16, u32), &Domain)> {
+        self.domains.iter().map(|(k, d)| (*k, d))
+    }
+}
+
+/// What decoding one message found, for callers that act on it (a TCP collector closes the
+/// connection on a protocol error).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MessageOutcome {
+    pub records: usize,
+    pub malformed: bool,
+    /// A template was redefined over TCP: RFC 7011 says the session must be reset.
+    pub session_error: bool,
+}
+
+/// Decodes messages of any number of sessions.
+#[derive(Default)]
+pub struct Decoder {
+    config: DecoderConfig,
+    sessions: HashMap<SessionKey, Session>,
+}
+
+impl Decoder {
+    pub fn new(config: DecoderConfig) -> Self {
+        Decoder { config, sessions: HashMap::new() }
+    }
+
+    pub fn config(&self) -> &DecoderConfig {
+        &self.config
+    }
+
+    pub fn sessions(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values()
+    }
+
+    pub fn session(&self, key: &SessionKey) -> Option<&Session> {
+        self.sessions.get(key)
+    }
+
+    /// Decodes one message of session `key`, handing records and problems to `visitor`.
+    pub fn decode<V: Visitor>(
+        &mut self,
+        key: &SessionKey,
+        origin: Origin,
+        bytes: &[u8],
+        visitor: &mut V,
+    ) -> MessageOutcome {
+        let config = &self.config;
+        let session = self.sessions.entry(*key).or_insert_with(|| Session {
+            key: *key,
+            domains: HashMap::new(),
+            template_count: 0,
+            pending_bytes: 0,
+            unparsed: DomainStats::default(),
+        });
+        let mut outcome = MessageOutcome::default();
+        let (message, notice) = match Message::parse(bytes) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                session.unparsed.messages += 1;
+                session.unparsed.bytes += bytes.len() as u64;
+                session.unparsed.malformed += 1;
+                visitor.problem(&origin, &e);
+                outcome.malformed = true;
+                return outcome;
+            }
+        };
+        let meta = MessageMeta { origin, header: message.header };
+        let domain_key = (meta.header.version, meta.header.domain);
+        let mut ctx = Ctx {
+            config,
+            transport: key.transport,
+            template_count: &mut session.template_count,
+            pending_bytes: &mut session.pending_bytes,
+            meta: &meta,
+            outcome: &mut outcome,
+        };
+        let domain = session.domains.entry(domain_key).or_default();
+        domain.stats.messages += 1;
+        domain.stats.bytes += bytes.len() as u64;
+        if let Some(notice) = notice {
+            ctx.problem(visitor, notice);
+        }
+        expire_pending(&mut ctx, domain, visitor);
+
+        let mut countable = true;
+        let mut records_in_message = 0u64;
+        for set in message.sets() {
+            let set = match set {
+                Ok(set) => set,
+                Err(e) => {
+                    ctx.problem(visitor, e);
+                    countable = false;
+                    break;
+                }
+            };
+            match set.kind {
+                SetKind::Template | SetKind::OptionsTemplate => {
+                    let options = set.kind == SetKind::OptionsTemplate;
+                    let base = set.offset + 4;
+                    for rec in TemplateRecords::new(meta.header.version, options, set.body, base) {
+                        match rec {
+                            Ok(rec) => ctx.template_record(domain, visitor, rec, options),
+                            Err(e) => ctx.problem(visitor, e),
+                        }
+                    }
+                }
+                SetKind::Data(template_id) => {
+                    let found = ctx.lookup(domain, template_id);
+                    match found {
+                        Some(template) => {
+                            let n = emit_set(&mut ctx, domain, visitor, &template, set.offset, set.body, &meta, false);
+                            records_in_message += n as u64;
+                        }
+                        None => {
+                            countable = false;
+                            ctx.hold(domain, visitor, template_id, set.offset, set.body);
+                        }
+                    }
+                }
+                SetKind::Reserved => {
+                    ctx.problem(visitor, DecodeError::ReservedSetId { offset: set.offset, set_id: set.id });
+                }
+            }
+        }
+        track_sequence(domain, &meta.header, countable.then_some(records_in_message));
+        if outcome.malformed {
+            domain.stats.malformed += 1;
+        }
+        outcome
+    }
+
+    /// Ends one session (a TCP connection closed): data still waiting for templates expires.
+    pub fn close_session<V: Visitor>(&mut self, key: &SessionKey, visitor: &mut V) -> Option<Session> {
+        let mut session = self.sessions.remove(key)?;
+        for domain in session.domains.values_mut() {
+            drain_pending(domain, visitor, None);
+        }
+        session.pending_bytes = 0;
+        Some(session)
+    }
+
+    /// Ends the input: every data set still waiting for a template is counted as expired.
+    pub fn finish<V: Visitor>(&mut self, visitor: &mut V) {
+        for session in self.sessions.values_mut() {
+            for domain in session.domains.values_mut() {
+                drain_pending(domain, visitor, None);
+            }
+            session.pending_bytes = 0;
+        }
+    }
+}
+
+/// Per-message state threaded through the set handlers.
+struct Ctx<'c> {
+    config: &'c DecoderConfig,
+    transport: Transport,
+    template_count: &'c mut usize,
+    pending_bytes: &'c mut usize,
+    meta: &'c MessageMeta,
+    outcome: &'c mut MessageOutcome,
+}
+
+impl Ctx<'_> {
+    fn problem<V: Visitor>(&mut self, visitor: &mut V, error: DecodeError) {
+        if error.is_malformed() {
+            self.outcome.malformed = true;
+        }
+        if matches!(error, DecodeError::TemplateRedefined { .. }) {
+            self.outcome.session_error = true;
+        }
+        visitor.problem(&self.meta.origin, &error);
+    }
+
+    /// The template for a data set, unless it outlived its UDP lifetime.
+    fn lookup(&mut self, domain: &mut Domain, id: u16) -> Option<Arc<Template>> {
+        let now = self.meta.origin.time.secs;
+        let entry = domain.templates.map.get(&id)?;
+        if self.transport == Transport::Udp
+            && let Some(lifetime) = self.config.template_lifetime_secs
+            && now.saturating_sub(entry.last_seen) > lifetime as i64
+        {
+            domain.templates.map.remove(&id);
+            *self.template_count -= 1;
+            domain.stats.templates_expired += 1;
+            return None;
+        }
+        Some(entry.template.clone())
+    }
+
+    fn template_record<V: Visitor>(
+        &mut self,
+        domain: &mut Domain,
+        visitor: &mut V,
+        rec: super::template::TemplateRecord<'_>,
+        options: bool,
+    ) {
+        let now = self.meta.origin.time.secs;
+        match rec.action {
+            TemplateAction::Withdraw => {
+                domain.stats.withdrawals += 1;
+                if self.transport == Transport::Udp {
+                    let e = DecodeError::WithdrawalOverUdp { offset: rec.offset, template_id: rec.id };
+                    return self.problem(visitor, e);
+                }
+                let all =
+                    (!options && rec.id == IPFIX_TEMPLATE_SET) || (options && rec.id == IPFIX_OPTIONS_TEMPLATE_SET);
+                if all {
+                    let before = domain.templates.map.len();
+                    domain.templates.map.retain(|_, e| e.template.is_options() != options);
+                    *self.template_count -= before - domain.templates.map.len();
+                } else if domain.templates.map.remove(&rec.id).is_some() {
+                    *self.template_count -= 1;
+                } else {
+                    let e = DecodeError::WithdrawalOfUnknown { offset: rec.offset, template_id: rec.id };
+                    self.problem(visitor, e);
+                }
+            }
+            TemplateAction::Define(specs) => {
+                if options {
+                    domain.stats.options_template_records += 1;
+                } else {
+                    domain.stats.template_records += 1;
+                }
+                if let Some(entry) = domain.templates.map.get_mut(&rec.id) {
+                    if entry.template.scope_count == rec.scope_count && entry.template.same_fields(specs.iter()) {
+                        entry.last_seen = now;
+                        let template = entry.template.clone();
+                        visitor.template(self.meta, &template);
+                        return;
+                    }
+                    if self.transport == Transport::Tcp {
+                        let e = DecodeError::TemplateRedefined {
+                            offset: rec.offset,
+                            template_id: rec.id,
+                            transport: self.transport.name(),
+                        };
+                        self.problem(visitor, e);
+                    }
+                    let template = Arc::new(Template::new(rec.id, rec.scope_count, specs.iter()));
+                    *entry = TemplateEntry { template: template.clone(), last_seen: now };
+                    visitor.template(self.meta, &template);
+                } else {
+                    if *self.template_count >= self.config.max_templates_per_session {
+                        domain.stats.templates_refused += 1;
+                        let limit = self.config.max_templates_per_session;
+                        let e = DecodeError::TemplateLimit { offset: rec.offset, template_id: rec.id, limit };
+                        return self.problem(visitor, e);
+                    }
+                    let template = Arc::new(Template::new(rec.id, rec.scope_count, specs.iter()));
+                    domain.templates.map.insert(rec.id, TemplateEntry { template: template.clone(), last_seen: now });
+                    *self.template_count += 1;
+                    visitor.template(self.meta, &template);
+                }
+                self.release_pending(domain, visitor, rec.id);
+            }
+        }
+    }
+
+    /// Keeps a data set until its template arrives, within the session's byte bound.
+    fn hold<V: Visitor>(&mut self, domain: &mut Domain, visitor: &mut V, template_id: u16, offset: usize, body: &[u8]) {
+        domain.stats.sets_waiting += 1;
+        let limit = self.config.max_pending_bytes_per_session;
+        if *self.pending_bytes + body.len() > limit {
+            domain.stats.sets_expired += 1;
+            return self.problem(visitor, DecodeError::PendingLimit { offset, template_id, limit });
+        }
+        *self.pending_bytes += body.len();
+        domain.pending.push_back(Pending { meta: *self.meta, template_id, offset, body: body.into() });
+    }
+
+    /// Decodes the held data sets of a template that just arrived, in the order they came.
+    fn release_pending<V: Visitor>(&mut self, domain: &mut Domain, visitor: &mut V, template_id: u16) {
+        if !domain.pending.iter().any(|p| p.template_id == template_id) {
+            return;
+        }
+        let Some(template) = domain.templates.get(template_id).cloned() else {
+            return;
+        };
+        let held = std::mem::take(&mut domain.pending);
+        for p in held {
+            if p.template_id != template_id {
+                domain.pending.push_back(p);
+                continue;
+            }
+            *self.pending_bytes -= p.body.len();
+            let n = emit_set(self, domain, visitor, &template, p.offset, &p.body, &p.meta, true);
+            domain.stats.late_records += n as u64;
+        }
+    }
+}
+
+/// Hands the records of one data set to the visitor; returns how many there were.
+#[allow(clippy::too_many_arguments)]
+fn emit_set<V: Visitor>(
+    ctx: &mut Ctx<'_>,
+    domain: &mut Domain,
+    visitor: &mut V,
+    template: &Template,
+    offset: usize,
+    body: &[u8],
+    meta: &MessageMeta,
+    late: bool,
+) -> usize {
+    let mut n = 0usize;
+    let mut records = Records::new(template, body);
+    let mut failure = None;
+    for rec in records.by_ref() {
+        match rec {
+            Ok(record) => {
+                n += 1;
+                visitor.record(&RecordRef { meta, record, templates: &domain.templates, late });
+            }
+            Err(e) => failure = Some(e),
+        }
+    }
+    if template.is_options() {
+        domain.stats.options_records += n as u64;
+    } else {
+        domain.stats.data_records += n as u64;
+    }
+    match failure {
+        Some(RecordsError::Truncated { index }) => {
+            ctx.problem(visitor, DecodeError::TruncatedRecord { offset, template_id: template.id, index });
+        }
+        Some(RecordsError::ZeroLength) => {
+            ctx.problem(visitor, DecodeError::ZeroLengthRecords { offset, template_id: template.id });
+        }
+        None => {
+            let rest = records.remainder();
+            if rest.iter().any(|&b| b != 0) {
+                let e = DecodeError::NonZeroPadding { offset, template_id: template.id, trailing: rest.len() };
+                ctx.problem(visitor, e);
+            }
+        }
+    }
+    n
+}
+
+/// Data sets that waited longer than the timeout are counted as expired.
+fn expire_pending<V: Visitor>(ctx: &mut Ctx<'_>, domain: &mut Domain, visitor: &mut V) {
+    let Some(front) = domain.pending.front() else {
+        return;
+    };
+    let deadline = ctx.meta.origin.time.secs.saturating_sub(ctx.config.pending_timeout_secs as i64);
+    if front.meta.origin.time.secs >= deadline {
+        return;
+    }
+    let freed: usize = domain.pending.iter().filter(|p| p.meta.origin.time.secs < deadline).map(|p| p.body.len()).sum();
+    *ctx.pending_bytes -= freed;
+    drain_pending(domain, visitor, Some(deadline));
+}
+
+/// Expires held data sets older than `deadline` (all of them when `None`), reporting one
+/// problem per template id.
+fn drain_pending<V: Visitor>(domain: &mut Domain, visitor: &mut V, deadline: Option<i64>) {
+    let mut expired: Vec<(u16, usize, Origin)> = Vec::new();
+    domain.pending.retain(|p| {
+        if deadline.is_some_and(|d| p.meta.origin.time.secs >= d) {
+            return true;
+        }
+        match expired.iter_mut().find(|(id, _, _)| *id == p.template_id) {
+            Some(entry) => entry.1 += 1,
+            None => expired.push((p.template_id, 1, p.meta.origin)),
+        }
+        false
+    });
+    for (template_id, sets, origin) in expired {
+        domain.stats.sets_expired += sets as u64;
+        visitor.problem(&origin, &DecodeError::PendingExpired { template_id, sets });
+    }
+}
+
+/// Compares the header's sequence number with the one expected and remembers the next. IPFIX
+/// counts data records before the message; NetFlow v9 counts packets.
+fn track_sequence(domain: &mut Domain, header: &MessageHeader, records: Option<u64>) {
+    if let Some(expected) = domain.next_sequence {
+        let ahead = header.sequence.wrapping_sub(expected);
+        if ahead != 0 {
+            domain.stats.sequence_gaps += 1;
+            // A small step forward is loss; a huge one is a step back (reordering or restart).
+            if ahead < 1 << 31 {
+                domain.stats.lost += ahead as u64;
+            }
+        }
+    }
+    domain.next_sequence = if header.version == NETFLOW_V9_VERSION {
+        Some(header.sequence.wrapping_add(1))
+    } else {
+        records.map(|n| header.sequence.wrapping_add(n as u32))
+    };
+}
