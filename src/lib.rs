@@ -4,4 +4,5 @@
 //! - `core/` does the work: the IPFIX codec, capture files, printers, and (in later issues)
 //!   the transport, collector, exporter, agent and aggregator.
 
+pub mod commands;
 pub mod core;

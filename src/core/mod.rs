@@ -1,5 +1,7 @@
 //! Everything that does work. Nothing in here knows about clap or which command runs it.
 
 pub mod capture;
+pub mod decode;
 pub mod ipfix;
+pub mod output;
 pub mod time;

@@ -1,1 +1,5 @@
-//! Integration tests: one binary (ripgrep style), one module per area.
+//! Integration tests: one test binary (one link step on a 2-core machine), one module per area.
+
+mod cli;
+mod decode;
+mod util;

@@ -240,6 +240,7 @@ impl Session {
 /// connection on a protocol error).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MessageOutcome {
+    /// Records handed out while decoding this message, late ones it released included.
     pub records: usize,
     pub malformed: bool,
     /// A template was redefined over TCP: RFC 7011 says the session must be reset.
@@ -547,6 +548,7 @@ fn emit_set<V: Visitor>(
             Err(e) => failure = Some(e),
         }
     }
+    ctx.outcome.records += n;
     if template.is_options() {
         domain.stats.options_records += n as u64;
     } else {
@@ -622,4 +624,259 @@ fn track_sequence(domain: &mut Domain, header: &MessageHeader, records: Option<u
     } else {
         records.map(|n| header.sequence.wrapping_add(n as u32))
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ipfix::encoder::MessageWriter;
+    use crate::core::ipfix::template::FieldSpec;
+    use crate::core::ipfix::value::Value;
+
+    #[derive(Default)]
+    struct Seen {
+        records: Vec<(u64, u16, Vec<String>, bool)>,
+        problems: Vec<DecodeError>,
+    }
+
+    impl Visitor for Seen {
+        fn record(&mut self, r: &RecordRef<'_>) {
+            let values = (0..r.record.template.fields.len())
+                .map(|i| format!("{:?}", r.record.value(i).unwrap_or(Value::Absent)))
+                .collect();
+            self.records.push((r.meta.origin.frame, r.record.template.id, values, r.late));
+        }
+        fn problem(&mut self, _origin: &Origin, error: &DecodeError) {
+            self.problems.push(*error);
+        }
+    }
+
+    fn key(transport: Transport) -> SessionKey {
+        SessionKey {
+            source: 0,
+            transport,
+            exporter: Some("192.0.2.1:50000".parse().unwrap()),
+            collector: Some("192.0.2.2:4739".parse().unwrap()),
+        }
+    }
+
+    fn origin(frame: u64, secs: i64) -> Origin {
+        Origin { frame, time: Timestamp::from_secs(secs), exporter: None, collector: None }
+    }
+
+    fn ports() -> Template {
+        Template::new(256, 0, [FieldSpec::iana(7, 2), FieldSpec::iana(11, 2)])
+    }
+
+    fn template_message(seq: u32, t: &Template) -> Vec<u8> {
+        let mut m = MessageWriter::ipfix(0, seq, 1);
+        m.begin_template_set(t.is_options());
+        m.template(t);
+        m.finish()
+    }
+
+    fn data_message(seq: u32, id: u16, ports: &[(u16, u16)]) -> Vec<u8> {
+        let mut m = MessageWriter::ipfix(0, seq, 1);
+        m.begin_set(id);
+        for &(s, d) in ports {
+            m.record().unsigned(s as u64, 2).unsigned(d as u64, 2);
+        }
+        m.finish()
+    }
+
+    fn stats(d: &Decoder, k: &SessionKey) -> DomainStats {
+        *d.session(k).unwrap().domains().map(|(_, d)| &d.stats).next().unwrap()
+    }
+
+    #[test]
+    fn template_and_data_in_one_message() {
+        let t = ports();
+        let mut m = MessageWriter::ipfix(0, 0, 1);
+        m.begin_template_set(false);
+        m.template(&t);
+        m.begin_set(256);
+        m.record().unsigned(1234, 2).unsigned(80, 2);
+        m.record().unsigned(1235, 2).unsigned(443, 2);
+        let bytes = m.finish();
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        let outcome = d.decode(&k, origin(1, 100), &bytes, &mut seen);
+        assert_eq!(outcome.records, 2);
+        assert_eq!(seen.records.len(), 2);
+        assert_eq!(seen.records[1].2, ["Unsigned(1235)", "Unsigned(443)"]);
+        assert!(seen.problems.is_empty());
+        let s = stats(&d, &k);
+        assert_eq!((s.messages, s.template_records, s.data_records), (1, 1, 2));
+    }
+
+    #[test]
+    fn data_before_its_template_is_decoded_late_with_its_own_frame() {
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 100), &data_message(0, 256, &[(1, 2)]), &mut seen);
+        assert!(seen.records.is_empty());
+        d.decode(&k, origin(2, 101), &template_message(1, &ports()), &mut seen);
+        assert_eq!(seen.records, [(1, 256, vec!["Unsigned(1)".into(), "Unsigned(2)".into()], true)]);
+        let s = stats(&d, &k);
+        assert_eq!((s.sets_waiting, s.late_records, s.data_records, s.sets_expired), (1, 1, 1, 0));
+    }
+
+    #[test]
+    fn data_waiting_too_long_or_at_the_end_expires_and_is_counted() {
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 100), &data_message(0, 300, &[(1, 2)]), &mut seen);
+        d.decode(&k, origin(2, 100 + 601), &data_message(0, 301, &[(1, 2)]), &mut seen);
+        assert_eq!(seen.problems, [DecodeError::PendingExpired { template_id: 300, sets: 1 }]);
+        d.finish(&mut seen);
+        assert_eq!(seen.problems[1], DecodeError::PendingExpired { template_id: 301, sets: 1 });
+        assert_eq!(stats(&d, &k).sets_expired, 2);
+    }
+
+    #[test]
+    fn pending_data_is_bounded_per_session() {
+        let config = DecoderConfig { max_pending_bytes_per_session: 10, ..Default::default() };
+        let (mut d, mut seen, k) = (Decoder::new(config), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 0), &data_message(0, 256, &[(1, 2), (3, 4)]), &mut seen);
+        d.decode(&k, origin(2, 0), &data_message(0, 256, &[(5, 6), (7, 8)]), &mut seen);
+        assert!(matches!(seen.problems[..], [DecodeError::PendingLimit { template_id: 256, limit: 10, .. }]));
+        d.decode(&k, origin(3, 0), &template_message(0, &ports()), &mut seen);
+        assert_eq!(seen.records.len(), 2, "the set that fit is still decoded");
+        assert_eq!(stats(&d, &k).sets_expired, 1);
+    }
+
+    #[test]
+    fn udp_templates_expire_after_their_lifetime() {
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+        d.decode(&k, origin(2, 1800), &data_message(0, 256, &[(1, 2)]), &mut seen);
+        assert_eq!(seen.records.len(), 1);
+        d.decode(&k, origin(3, 1801), &data_message(1, 256, &[(1, 2)]), &mut seen);
+        assert_eq!(seen.records.len(), 1, "the template outlived its 1800 s lifetime");
+        assert_eq!(stats(&d, &k).templates_expired, 1);
+        // Over TCP the same template lives as long as the connection.
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Tcp));
+        d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+        d.decode(&k, origin(2, 100_000), &data_message(0, 256, &[(1, 2)]), &mut seen);
+        assert_eq!(seen.records.len(), 1);
+    }
+
+    fn withdrawal(id: u16) -> Vec<u8> {
+        let mut m = MessageWriter::ipfix(0, 0, 1);
+        m.begin_template_set(false);
+        m.withdraw(id);
+        m.finish()
+    }
+
+    #[test]
+    fn withdrawals_apply_over_tcp_and_are_ignored_over_udp() {
+        for (transport, kept) in [(Transport::Udp, true), (Transport::Tcp, false)] {
+            let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(transport));
+            d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+            d.decode(&k, origin(2, 0), &withdrawal(256), &mut seen);
+            d.decode(&k, origin(3, 0), &data_message(0, 256, &[(1, 2)]), &mut seen);
+            assert_eq!(seen.records.len() == 1, kept, "{transport:?}");
+        }
+        // Template id 2 in a template set withdraws every data template.
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::File));
+        d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+        let other = Template::new(257, 0, [FieldSpec::iana(4, 1)]);
+        d.decode(&k, origin(2, 0), &template_message(0, &other), &mut seen);
+        d.decode(&k, origin(3, 0), &withdrawal(2), &mut seen);
+        let domain = d.session(&k).unwrap().domains().next().unwrap().1;
+        assert!(domain.templates().is_empty());
+    }
+
+    #[test]
+    fn redefinition_replaces_over_udp_and_is_a_session_error_over_tcp() {
+        let other = Template::new(256, 0, [FieldSpec::iana(4, 1)]);
+        for transport in [Transport::Udp, Transport::Tcp] {
+            let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(transport));
+            d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+            let refresh = d.decode(&k, origin(2, 0), &template_message(0, &ports()), &mut seen);
+            assert!(!refresh.session_error && !refresh.malformed, "an identical re-send is a refresh");
+            let outcome = d.decode(&k, origin(3, 0), &template_message(0, &other), &mut seen);
+            assert_eq!(outcome.session_error, transport == Transport::Tcp);
+            let mut m = MessageWriter::ipfix(0, 0, 1);
+            m.begin_set(256);
+            m.record().unsigned(17, 1);
+            d.decode(&k, origin(4, 0), &m.finish(), &mut seen);
+            assert_eq!(seen.records[0].2, ["Unsigned(17)"], "{transport:?}: the new definition decodes");
+        }
+    }
+
+    #[test]
+    fn templates_per_session_are_bounded() {
+        let config = DecoderConfig { max_templates_per_session: 2, ..Default::default() };
+        let (mut d, mut seen, k) = (Decoder::new(config), Seen::default(), key(Transport::Udp));
+        for id in 256..260 {
+            let t = Template::new(id, 0, [FieldSpec::iana(4, 1)]);
+            d.decode(&k, origin(1, 0), &template_message(0, &t), &mut seen);
+        }
+        assert_eq!(stats(&d, &k).templates_refused, 2);
+        assert_eq!(seen.problems.len(), 2);
+    }
+
+    #[test]
+    fn sequence_numbers_count_data_records() {
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+        d.decode(&k, origin(2, 0), &data_message(0, 256, &[(1, 2), (3, 4)]), &mut seen);
+        d.decode(&k, origin(3, 0), &data_message(2, 256, &[(1, 2)]), &mut seen);
+        assert_eq!(stats(&d, &k).sequence_gaps, 0);
+        d.decode(&k, origin(4, 0), &data_message(10, 256, &[(1, 2)]), &mut seen);
+        let s = stats(&d, &k);
+        assert_eq!((s.sequence_gaps, s.lost), (1, 7));
+    }
+
+    #[test]
+    fn sessions_and_domains_keep_separate_templates() {
+        let (mut d, mut seen) = (Decoder::default(), Seen::default());
+        let a = key(Transport::Udp);
+        let b = SessionKey { exporter: Some("192.0.2.1:50001".parse().unwrap()), ..a };
+        d.decode(&a, origin(1, 0), &template_message(0, &ports()), &mut seen);
+        d.decode(&b, origin(2, 0), &data_message(0, 256, &[(1, 2)]), &mut seen);
+        assert!(seen.records.is_empty(), "an exporter restarted on a new port is a new session");
+        let mut m = MessageWriter::ipfix(0, 0, 2);
+        m.begin_set(256);
+        m.record().unsigned(1, 2).unsigned(2, 2);
+        d.decode(&a, origin(3, 0), &m.finish(), &mut seen);
+        assert!(seen.records.is_empty(), "another observation domain has its own templates");
+    }
+
+    #[test]
+    fn netflow_v9_messages_decode_through_the_same_machinery() {
+        let t = Template::new(260, 0, [FieldSpec::iana(8, 4), FieldSpec::iana(2, 4)]);
+        let mut m = MessageWriter::netflow_v9(5000, 1_600_000_000, 7, 42);
+        m.begin_template_set(false);
+        m.template(&t);
+        m.begin_set(260);
+        m.record().fixed(&[10, 0, 0, 1], 4).unsigned(9, 4);
+        m.end_set_padded(4);
+        let bytes = m.finish();
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 0), &bytes, &mut seen);
+        assert_eq!(seen.records[0].2, ["Ipv4(10.0.0.1)", "Unsigned(9)"]);
+        let (version_and_domain, _) = d.session(&k).unwrap().domains().next().unwrap();
+        assert_eq!(version_and_domain, (9, 42));
+    }
+
+    #[test]
+    fn malformed_messages_are_counted_and_what_is_sound_is_still_decoded() {
+        let t = ports();
+        let mut m = MessageWriter::ipfix(0, 0, 1);
+        m.begin_template_set(false);
+        m.template(&t);
+        m.begin_set(256);
+        m.record().unsigned(1, 2).unsigned(2, 2);
+        let mut bytes = m.finish();
+        bytes.extend_from_slice(&[1, 0, 0, 40, 0, 0]);
+        let len = bytes.len() as u16;
+        bytes[2..4].copy_from_slice(&len.to_be_bytes());
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        let outcome = d.decode(&k, origin(1, 0), &bytes, &mut seen);
+        assert!(outcome.malformed);
+        assert_eq!(seen.records.len(), 1);
+        assert!(matches!(seen.problems[..], [DecodeError::BadSetLength { set_id: 256, length: 40, .. }]));
+        assert_eq!(stats(&d, &k).malformed, 1);
+        d.decode(&k, origin(2, 0), &[0, 10, 0], &mut seen);
+        assert_eq!(d.session(&k).unwrap().unparsed.malformed, 1);
+    }
 }

@@ -1,0 +1,74 @@
+//! `flowctl decode FILE...`: IPFIX and NetFlow v9 out of pcap, pcapng and RFC 5655 files.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{ExitStatus, GlobalArgs};
+use crate::core::capture::{CaptureOptions, DEFAULT_PORTS};
+use crate::core::decode::{self, DecodeOptions};
+use crate::core::ipfix::DecoderConfig;
+
+/// Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  flowctl decode capture.pcap\n  flowctl decode -o json capture.pcapng | jq .fields\n  \
+                        flowctl decode --stats *.pcap\n  flowctl decode --port 9991 --no-sniff router.pcap")]
+pub struct DecodeArgs {
+    /// Capture files, read in order; templates carry over between files only within one exporter session
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// UDP/TCP port that carries IPFIX or NetFlow (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)
+    #[arg(short, long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+
+    /// Only decode packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header
+    #[arg(long)]
+    pub no_sniff: bool,
+
+    /// Print a summary per exporter and observation domain (messages, templates, records, data
+    /// waiting for templates, malformed messages, sequence gaps) instead of the records
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Exit with status 1 when a packet, block or message was malformed
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Stop after this many records
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// How long a template received over UDP stays valid without being re-sent (0 = forever)
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub template_lifetime: Duration,
+
+    /// How long data that arrived before its template waits for it
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub template_wait: Duration,
+
+    /// Do not draw a progress bar on a terminal
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+pub fn run(args: DecodeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let ports = if args.ports.is_empty() { DEFAULT_PORTS.to_vec() } else { args.ports };
+    let lifetime = args.template_lifetime.as_secs();
+    let opts = DecodeOptions {
+        files: args.files,
+        capture: CaptureOptions { ports, sniff: !args.no_sniff, ..Default::default() },
+        decoder: DecoderConfig {
+            template_lifetime_secs: (lifetime > 0).then_some(lifetime),
+            pending_timeout_secs: args.template_wait.as_secs(),
+            ..Default::default()
+        },
+        format: global.output_format(),
+        stats: args.stats,
+        count: args.count,
+        progress: !args.no_progress,
+    };
+    let report = decode::run(&opts, std::io::stdout().lock())?;
+    Ok(if args.strict && report.problems > 0 { ExitStatus::Failure } else { ExitStatus::Success })
+}

@@ -1,0 +1,362 @@
+//! The JSON record contract (DESIGN.md "Record output"), written straight into a byte buffer.
+//!
+//! This is the hot path of `decode -o json` and `collect -o json`: the part of a line that is the
+//! same for every record of a set (frame, time, addresses, header fields, template id) is built
+//! once per set and copied, numbers go through itoa/ryu, addresses and timestamps are formatted
+//! without `fmt`, and nothing is allocated per record.
+
+use std::io::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use crate::core::ipfix::decoder::{MessageMeta, RecordRef, Templates};
+use crate::core::ipfix::record::{DataRecord, Records};
+use crate::core::ipfix::template::Occurrence;
+use crate::core::ipfix::value::Value;
+
+/// Lists nest; a hostile template can make them nest without end. Deeper than this prints hex.
+const MAX_DEPTH: usize = 8;
+
+/// Writes records as JSON lines.
+#[derive(Default)]
+pub struct JsonWriter {
+    /// Include the capture frame number (decode) or not (live collection).
+    with_frame: bool,
+    prefix: Vec<u8>,
+    prefix_key: Option<(MessageMeta, u16, bool)>,
+}
+
+impl JsonWriter {
+    pub fn new(with_frame: bool) -> Self {
+        JsonWriter { with_frame, prefix: Vec::with_capacity(256), prefix_key: None }
+    }
+
+    /// Appends one record as a line (with its newline) to `out`.
+    #[inline]
+    pub fn record(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        let key = (*r.meta, r.record.template.id, r.late);
+        if self.prefix_key.as_ref() != Some(&key) {
+            self.build_prefix(r);
+            self.prefix_key = Some(key);
+        }
+        out.extend_from_slice(&self.prefix);
+        fields(r.record, r.templates, out, 0);
+        out.extend_from_slice(b"}\n");
+    }
+
+    fn build_prefix(&mut self, r: &RecordRef<'_>) {
+        let p = &mut self.prefix;
+        let (origin, header) = (&r.meta.origin, &r.meta.header);
+        p.clear();
+        p.push(b'{');
+        if self.with_frame {
+            p.extend_from_slice(b"\"frame\":");
+            p.extend_from_slice(itoa::Buffer::new().format(origin.frame).as_bytes());
+            p.push(b',');
+        }
+        p.extend_from_slice(b"\"time\":\"");
+        let mut t = [0u8; 32];
+        let n = origin.time.write_rfc3339(&mut t);
+        p.extend_from_slice(&t[..n]);
+        p.push(b'"');
+        for (name, addr) in [("exporter", origin.exporter), ("collector", origin.collector)] {
+            if let Some(addr) = addr {
+                p.extend_from_slice(b",\"");
+                p.extend_from_slice(name.as_bytes());
+                p.extend_from_slice(b"\":\"");
+                socket_addr(addr, p);
+                p.push(b'"');
+            }
+        }
+        let mut num = |p: &mut Vec<u8>, key: &str, v: u64| {
+            p.extend_from_slice(b",\"");
+            p.extend_from_slice(key.as_bytes());
+            p.extend_from_slice(b"\":");
+            p.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+        };
+        num(p, "version", header.version as u64);
+        num(p, "observationDomainId", header.domain as u64);
+        num(p, "sequenceNumber", header.sequence as u64);
+        num(p, "exportTime", header.export_time as u64);
+        if let Some(up) = header.sys_uptime {
+            num(p, "sysUptime", up as u64);
+        }
+        num(p, "templateId", r.record.template.id as u64);
+        p.extend_from_slice(if r.record.template.is_options() { b",\"kind\":\"options\"" } else { b",\"kind\":\"data\"" });
+        if r.late {
+            p.extend_from_slice(b",\"late\":true");
+        }
+        p.extend_from_slice(b",\"fields\":");
+    }
+}
+
+/// Writes a record's fields as a JSON object: name → value in template order, repeated names
+/// as one array at the first occurrence.
+fn fields(record: DataRecord<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usize) {
+    out.push(b'{');
+    let mut first = true;
+    for (index, (field, raw)) in record.fields().enumerate() {
+        match &field.occurrence {
+            Occurrence::Repeat => continue,
+            Occurrence::Unique => {
+                key(&field.name, &mut first, out);
+                if field.spec.length == 0 {
+                    out.extend_from_slice(b"null");
+                } else {
+                    value(&Value::decode(field.data_type, raw), templates, out, depth);
+                }
+            }
+            Occurrence::First(all) => {
+                key(&field.name, &mut first, out);
+                out.push(b'[');
+                for (k, &i) in all.iter().enumerate() {
+                    if k > 0 {
+                        out.push(b',');
+                    }
+                    let v = if i as usize == index { Some(Value::decode(field.data_type, raw)) } else { record.value(i as usize) };
+                    match v {
+                        Some(v) if record.template.fields[i as usize].spec.length != 0 => value(&v, templates, out, depth),
+                        _ => out.extend_from_slice(b"null"),
+                    }
+                }
+                out.push(b']');
+            }
+        }
+    }
+    out.push(b'}');
+}
+
+#[inline]
+fn key(name: &str, first: &mut bool, out: &mut Vec<u8>) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+/// Writes one value.
+pub fn value(v: &Value<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usize) {
+    match *v {
+        Value::Absent => out.extend_from_slice(b"null"),
+        Value::Unsigned(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Value::Signed(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
+        Value::Float(f) if f.is_finite() => out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes()),
+        Value::Float(_) => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Value::Mac(m) => {
+            out.push(b'"');
+            mac(&m, out);
+            out.push(b'"');
+        }
+        Value::Ipv4(a) => {
+            out.push(b'"');
+            ipv4(a, out);
+            out.push(b'"');
+        }
+        Value::Ipv6(a) => {
+            out.push(b'"');
+            ipv6(a, out);
+            out.push(b'"');
+        }
+        Value::String(s) => string(s, out),
+        Value::Octets(b) | Value::Invalid(b) => hex_string(b, out),
+        Value::Time(t) => {
+            let mut buf = [0u8; 32];
+            let n = t.write_rfc3339(&mut buf);
+            out.push(b'"');
+            out.extend_from_slice(&buf[..n]);
+            out.push(b'"');
+        }
+        Value::BasicList(list) => {
+            if depth >= MAX_DEPTH {
+                return hex_string(list.wire(), out);
+            }
+            out.push(b'[');
+            for (i, v) in list.values().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                value(&v, templates, out, depth + 1);
+            }
+            out.push(b']');
+        }
+        Value::SubTemplateList(list) => match templates.get(list.template_id) {
+            Some(t) if depth < MAX_DEPTH => {
+                out.push(b'[');
+                sub_records(Records::new(t, list.content), templates, out, depth + 1);
+                out.push(b']');
+            }
+            _ => hex_string(list.wire(), out),
+        },
+        Value::SubTemplateMultiList(list) => {
+            if depth >= MAX_DEPTH {
+                return hex_string(list.wire(), out);
+            }
+            out.push(b'[');
+            for (i, block) in list.blocks().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match block {
+                    Ok((id, content)) => {
+                        out.extend_from_slice(b"{\"templateId\":");
+                        out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+                        out.extend_from_slice(b",\"records\":");
+                        match templates.get(id) {
+                            Some(t) => {
+                                out.push(b'[');
+                                sub_records(Records::new(t, content), templates, out, depth + 1);
+                                out.push(b']');
+                            }
+                            None => hex_string(content, out),
+                        }
+                        out.push(b'}');
+                    }
+                    Err(rest) => hex_string(rest, out),
+                }
+            }
+            out.push(b']');
+        }
+    }
+}
+
+fn sub_records(records: Records<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usize) {
+    let mut first = true;
+    for r in records {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        match r {
+            Ok(rec) => fields(rec, templates, out, depth),
+            // A cut-short record inside a list: say so in place rather than drop it.
+            Err(_) => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+/// Writes `s` as a JSON string: UTF-8 (invalid sequences replaced), cut at the first NUL as
+/// fixed-length string fields are NUL-padded, escaped per RFC 8259.
+pub fn string(s: &[u8], out: &mut Vec<u8>) {
+    let s = match s.iter().position(|&b| b == 0) {
+        Some(nul) => &s[..nul],
+        None => s,
+    };
+    out.push(b'"');
+    match std::str::from_utf8(s) {
+        Ok(text) => escape(text, out),
+        Err(_) => escape(&String::from_utf8_lossy(s), out),
+    }
+    out.push(b'"');
+}
+
+fn escape(text: &str, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Lowercase hex in quotes.
+pub fn hex_string(b: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    hex(b, out);
+    out.push(b'"');
+}
+
+pub fn hex(b: &[u8], out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(b.len() * 2);
+    for &x in b {
+        out.push(HEX[(x >> 4) as usize]);
+        out.push(HEX[(x & 15) as usize]);
+    }
+}
+
+pub fn mac(m: &[u8; 6], out: &mut Vec<u8>) {
+    for (i, &x) in m.iter().enumerate() {
+        if i > 0 {
+            out.push(b':');
+        }
+        hex(&[x], out);
+    }
+}
+
+#[inline]
+pub fn ipv4(a: Ipv4Addr, out: &mut Vec<u8>) {
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        if o >= 100 {
+            out.push(b'0' + o / 100);
+        }
+        if o >= 10 {
+            out.push(b'0' + o / 10 % 10);
+        }
+        out.push(b'0' + o % 10);
+    }
+}
+
+pub fn ipv6(a: Ipv6Addr, out: &mut Vec<u8>) {
+    let _ = write!(out, "{a}");
+}
+
+pub fn socket_addr(addr: SocketAddr, out: &mut Vec<u8>) {
+    match addr {
+        SocketAddr::V4(a) => ipv4(*a.ip(), out),
+        SocketAddr::V6(a) => {
+            out.push(b'[');
+            ipv6(*a.ip(), out);
+            out.push(b']');
+        }
+    }
+    out.push(b':');
+    out.extend_from_slice(itoa::Buffer::new().format(addr.port()).as_bytes());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_are_escaped_cut_at_nul_and_made_valid() {
+        assert_eq!(s(|o| string(b"Gi0/0/1\0\0\0", o)), r#""Gi0/0/1""#);
+        assert_eq!(s(|o| string(b"a\"b\\c\n\x01", o)), r#""a\"b\\c\n\u0001""#);
+        assert_eq!(s(|o| string(b"caf\xc3\xa9 \xff", o)), "\"café \u{fffd}\"");
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(s(|o| ipv4(Ipv4Addr::new(10, 231, 0, 255), o)), "10.231.0.255");
+        assert_eq!(s(|o| socket_addr("[2001:db8::1]:4739".parse().unwrap(), o)), "[2001:db8::1]:4739");
+        assert_eq!(s(|o| mac(&[0, 0x1b, 0x21, 0xaa, 0xbb, 0xcc], o)), "00:1b:21:aa:bb:cc");
+    }
+}

@@ -1,0 +1,156 @@
+//! Printers shared by the commands that show records: `table` and `wide` for people, `json`
+//! (the record contract of DESIGN.md, one object per line) and `yaml` (the same objects).
+//!
+//! A printer buffers its output and reports the first write error (a closed pipe, say) through
+//! [`RecordPrinter::error`] so the caller stops reading input instead of panicking.
+
+pub mod json;
+pub mod table;
+
+use std::io::{self, Write};
+
+use crate::core::ipfix::decoder::RecordRef;
+
+use self::json::JsonWriter;
+use self::table::TablePrinter;
+
+/// How records (and summaries) are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+impl OutputFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputFormat::Table => "table",
+            OutputFormat::Wide => "wide",
+            OutputFormat::Json => "json",
+            OutputFormat::Yaml => "yaml",
+        }
+    }
+}
+
+/// Buffered output flushed in large writes; the first error sticks.
+const FLUSH_AT: usize = 256 << 10;
+
+/// Prints records in one format.
+pub struct RecordPrinter<W: Write> {
+    format: OutputFormat,
+    out: W,
+    buf: Vec<u8>,
+    json: JsonWriter,
+    table: TablePrinter,
+    /// Scratch for YAML, which goes through the JSON form of the record.
+    scratch: Vec<u8>,
+    error: Option<io::Error>,
+    printed: u64,
+}
+
+impl<W: Write> RecordPrinter<W> {
+    /// `with_frame`: include the capture frame number (captures have one, live input not).
+    pub fn new(format: OutputFormat, out: W, with_frame: bool) -> Self {
+        RecordPrinter {
+            format,
+            out,
+            buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
+            json: JsonWriter::new(with_frame),
+            table: TablePrinter::new(format == OutputFormat::Wide, with_frame),
+            scratch: Vec::new(),
+            error: None,
+            printed: 0,
+        }
+    }
+
+    /// Records printed so far.
+    pub fn printed(&self) -> u64 {
+        self.printed
+    }
+
+    /// The write error that stopped the printer, if any.
+    pub fn error(&self) -> Option<&io::Error> {
+        self.error.as_ref()
+    }
+
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
+    }
+
+    #[inline]
+    pub fn record(&mut self, r: &RecordRef<'_>) {
+        if self.error.is_some() {
+            return;
+        }
+        self.printed += 1;
+        match self.format {
+            OutputFormat::Json => self.json.record(r, &mut self.buf),
+            OutputFormat::Yaml => {
+                self.scratch.clear();
+                self.json.record(r, &mut self.scratch);
+                yaml_item(&self.scratch, &mut self.buf);
+            }
+            OutputFormat::Table | OutputFormat::Wide => {
+                self.table.record(r);
+                if self.table.ready() {
+                    self.table.render(&mut self.buf);
+                }
+            }
+        }
+        if self.buf.len() >= FLUSH_AT {
+            self.flush_buf();
+        }
+    }
+
+    fn flush_buf(&mut self) {
+        if let Err(e) = self.out.write_all(&self.buf) {
+            self.error = Some(e);
+        }
+        self.buf.clear();
+    }
+
+    /// Gives back the writer (after [`RecordPrinter::finish`]).
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    /// Writes out everything held (the last rows of a table, buffered lines).
+    pub fn finish(&mut self) -> io::Result<()> {
+        if self.error.is_none() && matches!(self.format, OutputFormat::Table | OutputFormat::Wide) {
+            self.table.render(&mut self.buf);
+        }
+        if self.error.is_none() {
+            self.flush_buf();
+        }
+        if self.error.is_none()
+            && let Err(e) = self.out.flush()
+        {
+            self.error = Some(e);
+        }
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Appends the JSON object in `json` (one line) as an item of a YAML sequence.
+fn yaml_item(json: &[u8], out: &mut Vec<u8>) {
+    let value: serde_json::Value = match serde_json::from_slice(json) {
+        Ok(v) => v,
+        Err(_) => return,
+    };
+    yaml_value_item(&value, out);
+}
+
+/// Appends any serializable value as an item of a YAML sequence.
+pub fn yaml_value_item<T: serde::Serialize>(value: &T, out: &mut Vec<u8>) {
+    let Ok(text) = serde_saphyr::to_string(value) else { return };
+    for (i, line) in text.lines().enumerate() {
+        out.extend_from_slice(if i == 0 { b"- " } else { b"  " });
+        out.extend_from_slice(line.as_bytes());
+        out.push(b'\n');
+    }
+}
