@@ -133,7 +133,7 @@ impl Timestamp {
         let (y, m, d) = civil_from_days(days);
         let y = y.clamp(0, 9999) as u32;
         let mut n = 0;
-        let mut put2 = |out: &mut [u8; 32], n: &mut usize, v: u32| {
+        let put2 = |out: &mut [u8; 32], n: &mut usize, v: u32| {
             out[*n] = b'0' + (v / 10) as u8;
             out[*n + 1] = b'0' + (v % 10) as u8;
             *n += 2;
