@@ -44,7 +44,7 @@ impl IpfixFile {
             };
             return Ok(Step::Problem {
                 offset,
-                kind: CaptureErrorKind::Corrupt { what, recovery },
+                kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
             });
         }
         if !src.fill(len)? {

@@ -11,8 +11,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::source::Verdict;
 
 use etherparse::{
-    EtherType, IpFragOffset, IpNumber, Ipv6ExtensionSlice, Ipv6ExtensionsSlice, LaxNetSlice,
-    LaxSlicedPacket, TcpSlice, TransportSlice, UdpSlice,
+    EtherType, Ethernet2HeaderSlice, IpFragOffset, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionSlice,
+    Ipv6ExtensionsSlice, Ipv6HeaderSlice, LaxNetSlice, LaxSlicedPacket, SingleVlanSlice, TcpSlice,
+    TransportSlice, UdpSlice,
 };
 
 /// The link layers the reader understands, by pcap LINKTYPE.
@@ -91,21 +92,46 @@ pub(crate) struct Fragment<'a> {
 }
 
 /// Slices one frame; `None` when it is not an IPv4/IPv6 packet (or too damaged to tell).
+///
+/// The common shapes (Ethernet with up to three VLAN tags, IPv4, IPv6 without extension
+/// headers, UDP or TCP) are sliced header by header with etherparse's small header slices;
+/// anything else goes through `LaxSlicedPacket`, whose result struct is large enough that
+/// copying it around costs more than the parsing on the hot path.
 pub(crate) fn dissect(link: Link, frame: &[u8]) -> Option<Packet<'_>> {
-    let sliced = match link {
-        Link::Ethernet => LaxSlicedPacket::from_ethernet(frame).ok()?,
+    let (ether_type, l3) = match link {
+        Link::Ethernet => {
+            let eth = Ethernet2HeaderSlice::from_slice(frame).ok()?;
+            let mut ether_type = eth.ether_type();
+            let mut rest = &frame[eth.slice().len()..];
+            for _ in 0..3 {
+                if !matches!(
+                    ether_type,
+                    EtherType::VLAN_TAGGED_FRAME
+                        | EtherType::PROVIDER_BRIDGING
+                        | EtherType::VLAN_DOUBLE_TAGGED_FRAME
+                ) {
+                    break;
+                }
+                let vlan = SingleVlanSlice::from_slice(rest).ok()?;
+                ether_type = vlan.ether_type();
+                rest = vlan.payload_slice();
+            }
+            (Some(ether_type), rest)
+        }
         Link::Sll => {
             let protocol = u16::from_be_bytes([*frame.get(14)?, *frame.get(15)?]);
-            LaxSlicedPacket::from_ether_type(EtherType(protocol), &frame[16..])
+            (Some(EtherType(protocol)), &frame[16..])
         }
         Link::Sll2 => {
             if frame.len() < 20 {
                 return None;
             }
-            let protocol = u16::from_be_bytes([frame[0], frame[1]]);
-            LaxSlicedPacket::from_ether_type(EtherType(protocol), &frame[20..])
+            (
+                Some(EtherType(u16::from_be_bytes([frame[0], frame[1]]))),
+                &frame[20..],
+            )
         }
-        Link::Raw => LaxSlicedPacket::from_ip(frame).ok()?,
+        Link::Raw => (None, frame),
         Link::Null | Link::Loop => {
             let family: [u8; 4] = frame.get(..4)?.try_into().ok()?;
             let be = u32::from_be_bytes(family);
@@ -114,11 +140,69 @@ pub(crate) fn dissect(link: Link, frame: &[u8]) -> Option<Packet<'_>> {
             if !(ip_family(be) || (link == Link::Null && ip_family(le))) {
                 return None;
             }
-            LaxSlicedPacket::from_ip(&frame[4..]).ok()?
+            (None, &frame[4..])
         }
         Link::IpfixMessage | Link::Unsupported(_) => return None,
     };
+    let plain_ip = matches!(
+        ether_type,
+        None | Some(EtherType::IPV4) | Some(EtherType::IPV6)
+    );
+    if plain_ip && let Some(packet) = simple_ip(l3) {
+        return Some(packet);
+    }
+    let sliced = match ether_type {
+        Some(et) => LaxSlicedPacket::from_ether_type(et, l3),
+        None => LaxSlicedPacket::from_ip(l3).ok()?,
+    };
     from_sliced(frame, sliced)
+}
+
+/// IPv4, or IPv6 carrying UDP or TCP directly; `None` for anything else (extension headers,
+/// IPv4 authentication headers, damaged headers), which the general path handles.
+fn simple_ip(l3: &[u8]) -> Option<Packet<'_>> {
+    match l3.first()? >> 4 {
+        4 => {
+            let h = Ipv4HeaderSlice::from_slice(l3).ok()?;
+            let header_len = h.slice().len();
+            let total = usize::from(h.total_len());
+            if total < header_len || h.protocol() == IpNumber::AUTHENTICATION_HEADER {
+                return None;
+            }
+            // Lax about a total length beyond the capture: a cut packet is still worth passing on.
+            let payload = &l3[header_len..total.min(l3.len())];
+            let src = IpAddr::V4(Ipv4Addr::from(h.source()));
+            let dst = IpAddr::V4(Ipv4Addr::from(h.destination()));
+            let l4 = if h.is_fragmenting_payload() {
+                L4::Fragment(Fragment {
+                    id: h.identification().into(),
+                    proto: h.protocol().0,
+                    offset: h.fragments_offset(),
+                    more: h.more_fragments(),
+                    v6: false,
+                    data: payload,
+                })
+            } else {
+                l4(h.protocol(), payload)
+            };
+            Some(Packet { src, dst, l4 })
+        }
+        6 => {
+            let h = Ipv6HeaderSlice::from_slice(l3).ok()?;
+            let next = h.next_header();
+            let len = usize::from(h.payload_length());
+            if !(next == IpNumber::UDP || next == IpNumber::TCP) || len == 0 {
+                return None;
+            }
+            let payload = &l3[40..(40 + len).min(l3.len())];
+            Some(Packet {
+                src: IpAddr::V6(Ipv6Addr::from(h.source())),
+                dst: IpAddr::V6(Ipv6Addr::from(h.destination())),
+                l4: l4(next, payload),
+            })
+        }
+        _ => None,
+    }
 }
 
 fn from_sliced<'a>(frame: &'a [u8], sliced: LaxSlicedPacket<'a>) -> Option<Packet<'a>> {
@@ -202,12 +286,15 @@ fn tcp<'a>(t: &TcpSlice<'a>) -> Tcp<'a> {
 
 /// Slices the transport header of a reassembled IP payload.
 pub(crate) fn transport(v6: bool, proto: u8, data: &[u8]) -> L4<'_> {
-    let (proto, data) = if v6 {
+    if v6 {
         let (_, next, rest, _) = Ipv6ExtensionsSlice::from_slice_lax(IpNumber(proto), data);
-        (next, rest)
+        l4(next, rest)
     } else {
-        (IpNumber(proto), data)
-    };
+        l4(IpNumber(proto), data)
+    }
+}
+
+fn l4(proto: IpNumber, data: &[u8]) -> L4<'_> {
     match proto {
         IpNumber::UDP => match UdpSlice::from_slice_lax(data) {
             Ok(u) => L4::Udp(Udp {

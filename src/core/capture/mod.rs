@@ -159,7 +159,7 @@ pub(crate) enum Step {
     /// Damage it stepped over; it goes on afterwards unless the file ended.
     Problem {
         offset: u64,
-        kind: CaptureErrorKind,
+        kind: Box<CaptureErrorKind>,
     },
     End,
 }
@@ -173,11 +173,11 @@ fn truncated<R: Read>(src: &mut Source<R>, offset: u64, what: &'static str, need
     }
     Step::Problem {
         offset,
-        kind: CaptureErrorKind::Truncated {
+        kind: Box::new(CaptureErrorKind::Truncated {
             what,
             needed,
             available: available as u64,
-        },
+        }),
     }
 }
 
@@ -487,11 +487,16 @@ impl<R: Read> CaptureReader<R> {
                 self.report(None, None);
             }
             Ok(Step::Problem { offset, kind }) => {
-                match kind {
+                match *kind {
                     CaptureErrorKind::Truncated { .. } => self.stats.truncated = 1,
                     _ => self.stats.corrupt_records += 1,
                 }
-                self.error(Some(self.frame + 1), Some(offset), kind);
+                self.errors.push_back(CaptureError {
+                    file: self.file.clone(),
+                    frame: Some(self.frame + 1),
+                    offset: Some(offset),
+                    kind,
+                });
             }
             Ok(Step::Frame(frame)) => {
                 self.frame += 1;
@@ -619,6 +624,9 @@ impl<R: Read> CaptureReader<R> {
 
     /// Moves what the reassemblers reported into the error queue, with a location.
     fn report(&mut self, frame: Option<u64>, offset: Option<u64>) {
+        if self.issues.is_empty() {
+            return;
+        }
         for kind in self.issues.drain(..) {
             self.errors.push_back(CaptureError {
                 file: self.file.clone(),

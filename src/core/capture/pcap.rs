@@ -245,7 +245,7 @@ impl PcapFile {
         };
         Ok(Step::Problem {
             offset,
-            kind: CaptureErrorKind::Corrupt { what, recovery },
+            kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
         })
     }
 }

@@ -209,7 +209,10 @@ impl PcapNgFile {
 
     pub(crate) fn next<R: Read>(&mut self, src: &mut Source<R>) -> io::Result<Step> {
         if let Some((offset, kind)) = self.pending.take() {
-            return Ok(Step::Problem { offset, kind });
+            return Ok(Step::Problem {
+                offset,
+                kind: Box::new(kind),
+            });
         }
         loop {
             if self.done {
@@ -259,10 +262,10 @@ impl PcapNgFile {
                     );
                     return Ok(Step::Problem {
                         offset,
-                        kind: CaptureErrorKind::Corrupt {
+                        kind: Box::new(CaptureErrorKind::Corrupt {
                             what,
                             recovery: Recovery::Skipped,
-                        },
+                        }),
                     });
                 }
             }
@@ -294,10 +297,10 @@ impl PcapNgFile {
                         src.consume(len);
                         return Ok(Step::Problem {
                             offset,
-                            kind: CaptureErrorKind::Corrupt {
+                            kind: Box::new(CaptureErrorKind::Corrupt {
                                 what,
                                 recovery: Recovery::Skipped,
-                            },
+                            }),
                         });
                     }
                 },
@@ -418,7 +421,7 @@ impl PcapNgFile {
         };
         Ok(Step::Problem {
             offset,
-            kind: CaptureErrorKind::Corrupt { what, recovery },
+            kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
         })
     }
 }
