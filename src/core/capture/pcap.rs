@@ -25,7 +25,7 @@ struct Shape {
     big_endian: bool,
     nanos: bool,
     snaplen: u32,
-    /// Bound on captured length: the snap length, unless the header's is absurd.
+    /// Bound on captured length: Wireshark's, or a larger snap length when one is given.
     max_caplen: u32,
     last_secs: Option<u32>,
 }
@@ -64,7 +64,7 @@ impl Shape {
         h.frac < frac_max
             && h.caplen <= self.max_caplen
             && h.origlen >= h.caplen
-            && h.origlen <= MAX_CAPLEN.max(self.max_caplen).saturating_mul(4)
+            && h.origlen <= self.max_caplen.saturating_mul(4)
             && near
     }
 
@@ -123,10 +123,10 @@ impl PcapFile {
         src.consume(24);
         let header = parser.header();
         let nanos = header.ts_resolution == PcapTsResolution::NanoSecond;
+        // Room for the record's header and the next one within the buffer's bound.
         let max_caplen = match header.snaplen {
-            0 => MAX_CAPLEN,
-            n if n as usize > super::source::MAX_RECORD => MAX_CAPLEN,
-            n => n,
+            n if n as usize > super::source::MAX_RECORD - 64 => MAX_CAPLEN,
+            n => n.max(MAX_CAPLEN),
         };
         Ok(Ok(PcapFile {
             link: Link::from_linktype(u32::from(header.datalink)),
@@ -161,7 +161,10 @@ impl PcapFile {
                 Ok((_, raw)) => (raw.ts_sec, raw.ts_frac, raw.incl_len),
                 Err(PcapParseError::IncompleteBuffer(need, _)) => {
                     let caplen = u32::try_from(need).unwrap_or(u32::MAX);
-                    if caplen > self.shape.max_caplen.max(MAX_CAPLEN) {
+                    if caplen > self.shape.max_caplen
+                        || (caplen > self.shape.snaplen
+                            && !self.oversized_but_intact(src, caplen)?)
+                    {
                         return self.damaged(src, offset, caplen);
                     }
                     if !src.fill(16 + need)? {
@@ -200,7 +203,7 @@ impl PcapFile {
     /// Some writers put a snap length smaller than what they captured: such a record is
     /// accepted when the header after it is plausible (or the file ends right after it).
     fn oversized_but_intact<R: Read>(&self, src: &mut Source<R>, caplen: u32) -> io::Result<bool> {
-        if caplen > self.shape.max_caplen.max(MAX_CAPLEN) {
+        if caplen > self.shape.max_caplen {
             return Ok(false);
         }
         let next = 16 + caplen as usize;

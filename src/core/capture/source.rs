@@ -86,8 +86,8 @@ impl<R: Read> Source<R> {
 
     #[cold]
     fn fill_slow(&mut self, n: usize) -> io::Result<bool> {
-        debug_assert!(n <= MAX_RECORD);
-        if self.eof {
+        debug_assert!(n <= MAX_RECORD, "callers bound what they ask for");
+        if self.eof || n > MAX_RECORD {
             return Ok(false);
         }
         if self.pos + n > self.buf.len() {
