@@ -105,7 +105,7 @@ pub enum CaptureErrorKind {
     Corrupt { what: String, recovery: Recovery },
     /// The file ends inside a record or block; reading stops there.
     #[error(
-        "the file ends inside a {what}: it needs {needed} bytes but only {available} remain; the rest is ignored"
+        "the file ends inside {what}: it needs {needed} bytes but only {available} remain; the rest is ignored"
     )]
     Truncated {
         what: &'static str,

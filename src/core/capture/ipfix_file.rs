@@ -23,7 +23,7 @@ impl IpfixFile {
         let offset = src.offset();
         if !src.fill(16)? {
             self.done = true;
-            return Ok(truncated(src, offset, "IPFIX message header", 16));
+            return Ok(truncated(src, offset, "an IPFIX message header", 16));
         }
         let b = src.avail();
         let version = u16::from_be_bytes([b[0], b[1]]);
@@ -49,7 +49,7 @@ impl IpfixFile {
         }
         if !src.fill(len)? {
             self.done = true;
-            return Ok(truncated(src, offset, "IPFIX message", len as u64));
+            return Ok(truncated(src, offset, "an IPFIX message", len as u64));
         }
         let b = src.avail();
         let export = u32::from_be_bytes([b[4], b[5], b[6], b[7]]);

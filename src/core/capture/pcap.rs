@@ -155,7 +155,7 @@ impl PcapFile {
             let offset = src.offset();
             if !src.fill(16)? {
                 self.done = true;
-                return Ok(truncated(src, offset, "pcap record header", 16));
+                return Ok(truncated(src, offset, "a pcap record header", 16));
             }
             let (secs, frac, caplen) = match self.parser.next_raw_packet(src.avail()) {
                 Ok((_, raw)) => (raw.ts_sec, raw.ts_frac, raw.incl_len),
@@ -169,7 +169,7 @@ impl PcapFile {
                     }
                     if !src.fill(16 + need)? {
                         self.done = true;
-                        return Ok(truncated(src, offset, "pcap record", 16 + need as u64));
+                        return Ok(truncated(src, offset, "a pcap record", 16 + need as u64));
                     }
                     continue;
                 }
@@ -250,5 +250,77 @@ impl PcapFile {
             offset,
             kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SHAPE: Shape = Shape {
+        big_endian: false,
+        nanos: false,
+        snaplen: 65535,
+        max_caplen: MAX_CAPLEN,
+        last_secs: Some(1_700_000_000),
+    };
+
+    fn header(secs: u32, frac: u32, caplen: u32, origlen: u32) -> Vec<u8> {
+        [secs, frac, caplen, origlen]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect()
+    }
+
+    fn record(secs: u32, caplen: u32) -> Vec<u8> {
+        let mut r = header(secs, 5, caplen, caplen);
+        r.resize(16 + caplen as usize, 0xab);
+        r
+    }
+
+    #[test]
+    fn plausible_headers() {
+        let ok = |h: Vec<u8>| SHAPE.plausible(&SHAPE.header(&h));
+        assert!(ok(header(1_700_000_100, 999_999, 100, 1500)));
+        assert!(
+            !ok(header(1_700_000_100, 1_000_000, 100, 100)),
+            "fraction out of range"
+        );
+        assert!(
+            !ok(header(1_700_000_100, 0, 300_000, 300_000)),
+            "caplen beyond the bound"
+        );
+        assert!(
+            !ok(header(1_700_000_100, 0, 100, 99)),
+            "original shorter than captured"
+        );
+        assert!(
+            !ok(header(1_600_000_000, 0, 100, 100)),
+            "far from the previous record"
+        );
+        let nanos = Shape {
+            nanos: true,
+            ..SHAPE
+        };
+        assert!(nanos.plausible(&nanos.header(&header(1_700_000_000, 999_999_999, 1, 1))));
+    }
+
+    #[test]
+    fn candidates_need_a_plausible_successor_or_the_end() {
+        let two = [record(1_700_000_001, 40), record(1_700_000_002, 30)].concat();
+        assert!(matches!(SHAPE.candidate(&two, true), Verdict::Accept));
+        // The last record of the file.
+        assert!(matches!(SHAPE.candidate(&two[56..], true), Verdict::Accept));
+        // Not enough bytes to see the successor yet.
+        assert!(matches!(
+            SHAPE.candidate(&two[..60], false),
+            Verdict::NeedMore(72)
+        ));
+        // A successor that is garbage.
+        let mut bad = two.clone();
+        bad[56 + 8..56 + 12].copy_from_slice(&1_000_000u32.to_le_bytes());
+        assert!(matches!(SHAPE.candidate(&bad, true), Verdict::Reject));
+        // Cut inside the candidate's data at the end of the file.
+        assert!(matches!(SHAPE.candidate(&two[..50], true), Verdict::Reject));
     }
 }

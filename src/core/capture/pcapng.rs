@@ -221,7 +221,7 @@ impl PcapNgFile {
             let offset = src.offset();
             if !src.fill(12)? {
                 self.done = true;
-                return Ok(truncated(src, offset, "pcapng block header", 12));
+                return Ok(truncated(src, offset, "a pcapng block header", 12));
             }
             let b = src.avail();
             let block_type = rd32(b, 0, self.big_endian);
@@ -243,7 +243,7 @@ impl PcapNgFile {
             }
             if !src.fill(len)? {
                 self.done = true;
-                return Ok(truncated(src, offset, "pcapng block", len as u64));
+                return Ok(truncated(src, offset, "a pcapng block", len as u64));
             }
             let parsed = self.parser.next_raw_block(src.avail()).map(|_| ());
             match parsed {

@@ -864,15 +864,15 @@ fn truncated_pcap_ends_with_one_report() {
     let (bytes, offsets) = pcap_with_offsets(1, &frames);
     // Cut inside the last record's data, then inside its header.
     for (cut, what, needed) in [
-        (offsets[2] + 16 + 10, "pcap record", 16 + frames[2].len()),
-        (offsets[2] + 9, "pcap record header", 16),
+        (offsets[2] + 16 + 10, "a pcap record", 16 + frames[2].len()),
+        (offsets[2] + 9, "a pcap record header", 16),
     ] {
         let (msgs, errors, stats) = read_both(bytes[..cut].to_vec(), &CaptureOptions::default());
         assert_eq!(msgs.len(), 2);
         assert_eq!(
             errors,
             vec![format!(
-                "test.pcap: frame 3 at offset {}: the file ends inside a {what}: it needs {needed} bytes but only {} remain; the rest is ignored",
+                "test.pcap: frame 3 at offset {}: the file ends inside {what}: it needs {needed} bytes but only {} remain; the rest is ignored",
                 offsets[2],
                 cut - offsets[2]
             )]
@@ -1014,7 +1014,7 @@ fn ipfix_file_with_damage_and_a_cut_end() {
                 "test.pcap: frame 4 at offset {garbage}: IPFIX message header has version 57005 and length 48879 (expected version 10 and a length of at least 16); resynchronised at offset {resumed}"
             ),
             format!(
-                "test.pcap: frame 6 at offset {cut}: the file ends inside a IPFIX message: it needs 100 bytes but only 30 remain; the rest is ignored"
+                "test.pcap: frame 6 at offset {cut}: the file ends inside an IPFIX message: it needs 100 bytes but only 30 remain; the rest is ignored"
             ),
         ]
     );
