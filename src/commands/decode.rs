@@ -12,8 +12,10 @@ use crate::core::ipfix::DecoderConfig;
 
 /// Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  flowctl decode capture.pcap\n  flowctl decode -o json capture.pcapng | jq .fields\n  \
-                        flowctl decode --stats *.pcap\n  flowctl decode --port 9991 --no-sniff router.pcap")]
+#[command(
+    after_help = "Examples:\n  flowctl decode capture.pcap\n  flowctl decode -o json capture.pcapng | jq .fields\n  \
+                        flowctl decode --stats *.pcap\n  flowctl decode --port 9991 --no-sniff router.pcap"
+)]
 pub struct DecodeArgs {
     /// Capture files, read in order; templates carry over between files only within one exporter session
     #[arg(required = true, value_name = "FILE")]

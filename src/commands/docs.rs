@@ -42,6 +42,7 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
         let path = completions.join(file);
         fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
     }
-    clap_mangen::generate_to(Cli::command(), &man).with_context(|| format!("writing man pages to {}", man.display()))?;
+    clap_mangen::generate_to(Cli::command(), &man)
+        .with_context(|| format!("writing man pages to {}", man.display()))?;
     Ok(())
 }

@@ -195,8 +195,9 @@ fn progress_bar(wanted: bool, total: Option<u64>) -> Option<indicatif::ProgressB
         return None;
     }
     let pb = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let style =
+        indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     pb.set_style(style);
     Some(pb)
 }
@@ -274,7 +275,9 @@ impl Summary {
                 let text = serde_saphyr::to_string(self).map_err(std::io::Error::other)?;
                 out.write_all(text.as_bytes())
             }
-            OutputFormat::Table | OutputFormat::Wide => out.write_all(self.table(format == OutputFormat::Wide).as_bytes()),
+            OutputFormat::Table | OutputFormat::Wide => {
+                out.write_all(self.table(format == OutputFormat::Wide).as_bytes())
+            }
         }
     }
 
@@ -288,8 +291,19 @@ impl Summary {
             header.push("FILE");
         }
         header.extend([
-            "EXPORTER", "VERSION", "DOMAIN", "MESSAGES", "TEMPLATES", "OPT-TEMPLATES", "DATA", "OPT-DATA", "WAITING",
-            "LATE", "EXPIRED", "MALFORMED", "SEQ-GAPS",
+            "EXPORTER",
+            "VERSION",
+            "DOMAIN",
+            "MESSAGES",
+            "TEMPLATES",
+            "OPT-TEMPLATES",
+            "DATA",
+            "OPT-DATA",
+            "WAITING",
+            "LATE",
+            "EXPIRED",
+            "MALFORMED",
+            "SEQ-GAPS",
         ]);
         if wide {
             header.extend(["LOST", "WITHDRAWN", "TPL-EXPIRED", "TPL-REFUSED", "BYTES"]);

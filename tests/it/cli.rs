@@ -19,7 +19,8 @@ fn committed_completions_and_man_pages_are_current() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut stale = Vec::new();
     for sub in ["completions", "man"] {
-        let mut generated: Vec<_> = std::fs::read_dir(dir.path().join(sub)).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut generated: Vec<_> =
+            std::fs::read_dir(dir.path().join(sub)).unwrap().map(|e| e.unwrap().path()).collect();
         generated.sort();
         for path in generated {
             let name = path.file_name().unwrap();

@@ -79,12 +79,7 @@ impl Defragmenter {
         issues: &mut Vec<CaptureErrorKind>,
     ) -> bool {
         self.sweep(now, stats, issues);
-        let key = Key {
-            src,
-            dst,
-            id: frag.id,
-            proto: frag.proto,
-        };
+        let key = Key { src, dst, id: frag.id, proto: frag.proto };
         if !self.active.contains_key(&key) {
             if self.active.len() >= self.limits.max_datagrams {
                 self.evict_oldest(None, stats);
@@ -95,13 +90,8 @@ impl Defragmenter {
             }
             let data = self.spare.pop().unwrap_or_default();
             let sections = self.spare_sections.pop().unwrap_or_default();
-            self.active.insert(
-                key,
-                Pending {
-                    buf: IpDefragBuf::new(IpNumber(frag.proto), data, sections),
-                    started: now,
-                },
-            );
+            self.active
+                .insert(key, Pending { buf: IpDefragBuf::new(IpNumber(frag.proto), data, sections), started: now });
         }
         let Some(pending) = self.active.get_mut(&key) else {
             return false;
@@ -113,12 +103,7 @@ impl Defragmenter {
         if let Err(e) = added {
             self.remove(&key);
             stats.fragments_dropped += 1;
-            issues.push(CaptureErrorKind::Fragment {
-                src,
-                dst,
-                id: frag.id,
-                reason: e.to_string(),
-            });
+            issues.push(CaptureErrorKind::Fragment { src, dst, id: frag.id, reason: e.to_string() });
             return false;
         }
         if pending.buf.is_complete() {
@@ -187,12 +172,8 @@ impl Defragmenter {
     }
 
     fn evict_oldest(&mut self, keep: Option<&Key>, stats: &mut CaptureStats) {
-        let oldest = self
-            .active
-            .iter()
-            .filter(|(k, _)| Some(*k) != keep)
-            .min_by_key(|(_, p)| p.started)
-            .map(|(k, _)| *k);
+        let oldest =
+            self.active.iter().filter(|(k, _)| Some(*k) != keep).min_by_key(|(_, p)| p.started).map(|(k, _)| *k);
         if let Some(k) = oldest {
             self.remove(&k);
             stats.fragments_dropped += 1;
@@ -222,21 +203,10 @@ mod tests {
     use super::*;
     use etherparse::IpFragOffset;
 
-    const LIMITS: DefragLimits = DefragLimits {
-        max_datagrams: 4,
-        max_bytes: 100_000,
-        timeout_secs: 30,
-    };
+    const LIMITS: DefragLimits = DefragLimits { max_datagrams: 4, max_bytes: 100_000, timeout_secs: 30 };
 
     fn frag(id: u32, offset: usize, more: bool, data: &[u8]) -> Fragment<'_> {
-        Fragment {
-            id,
-            proto: 17,
-            offset: IpFragOffset::try_new((offset / 8) as u16).unwrap(),
-            more,
-            v6: false,
-            data,
-        }
+        Fragment { id, proto: 17, offset: IpFragOffset::try_new((offset / 8) as u16).unwrap(), more, v6: false, data }
     }
 
     fn a() -> IpAddr {
@@ -258,10 +228,8 @@ mod tests {
                 frag(7, 16, true, &payload[16..32]),
                 frag(7, 32, false, &payload[32..]),
             ];
-            let done: Vec<bool> = order
-                .iter()
-                .map(|&i| d.add(a(), b(), &parts[i], 100, &mut stats, &mut issues))
-                .collect();
+            let done: Vec<bool> =
+                order.iter().map(|&i| d.add(a(), b(), &parts[i], 100, &mut stats, &mut issues)).collect();
             assert_eq!(done, [false, false, true]);
             assert_eq!(d.output(), &payload[..]);
             assert_eq!(stats.fragments_reassembled, 1);
@@ -275,37 +243,13 @@ mod tests {
         let mut d = Defragmenter::new(LIMITS);
         let mut stats = CaptureStats::default();
         let mut issues = Vec::new();
-        assert!(!d.add(
-            a(),
-            b(),
-            &frag(1, 0, true, &[0; 8]),
-            100,
-            &mut stats,
-            &mut issues
-        ));
+        assert!(!d.add(a(), b(), &frag(1, 0, true, &[0; 8]), 100, &mut stats, &mut issues));
         // A different datagram 31 s later sweeps the first one out.
-        assert!(!d.add(
-            a(),
-            b(),
-            &frag(2, 0, true, &[0; 8]),
-            131,
-            &mut stats,
-            &mut issues
-        ));
+        assert!(!d.add(a(), b(), &frag(2, 0, true, &[0; 8]), 131, &mut stats, &mut issues));
         assert_eq!(stats.fragments_dropped, 1);
-        assert!(matches!(
-            issues[0],
-            CaptureErrorKind::FragmentsDropped { count: 1, .. }
-        ));
+        assert!(matches!(issues[0], CaptureErrorKind::FragmentsDropped { count: 1, .. }));
         // The rest of datagram 1 no longer completes it.
-        assert!(!d.add(
-            a(),
-            b(),
-            &frag(1, 8, false, &[0; 8]),
-            131,
-            &mut stats,
-            &mut issues
-        ));
+        assert!(!d.add(a(), b(), &frag(1, 8, false, &[0; 8]), 131, &mut stats, &mut issues));
         d.finish(&mut stats, &mut issues);
         assert_eq!(stats.fragments_dropped, 3);
         assert_eq!(stats.fragments_reassembled, 0);
@@ -317,53 +261,17 @@ mod tests {
         let mut stats = CaptureStats::default();
         let mut issues = Vec::new();
         for id in 0..6 {
-            d.add(
-                a(),
-                b(),
-                &frag(id, 0, true, &[0; 8]),
-                10 + i64::from(id as u8),
-                &mut stats,
-                &mut issues,
-            );
+            d.add(a(), b(), &frag(id, 0, true, &[0; 8]), 10 + i64::from(id as u8), &mut stats, &mut issues);
         }
         assert_eq!(d.active.len(), 4);
         assert_eq!(stats.fragments_dropped, 2);
         // Datagram 0 was the oldest, so it is gone; 5 is still there.
-        assert!(!d.active.contains_key(&Key {
-            src: a(),
-            dst: b(),
-            id: 0,
-            proto: 17
-        }));
-        assert!(d.add(
-            a(),
-            b(),
-            &frag(5, 8, false, &[1; 8]),
-            20,
-            &mut stats,
-            &mut issues
-        ));
+        assert!(!d.active.contains_key(&Key { src: a(), dst: b(), id: 0, proto: 17 }));
+        assert!(d.add(a(), b(), &frag(5, 8, false, &[1; 8]), 20, &mut stats, &mut issues));
 
-        let mut small = Defragmenter::new(DefragLimits {
-            max_bytes: 1000,
-            ..LIMITS
-        });
-        small.add(
-            a(),
-            b(),
-            &frag(1, 0, true, &[0; 800]),
-            1,
-            &mut stats,
-            &mut issues,
-        );
-        small.add(
-            a(),
-            b(),
-            &frag(2, 0, true, &[0; 800]),
-            2,
-            &mut stats,
-            &mut issues,
-        );
+        let mut small = Defragmenter::new(DefragLimits { max_bytes: 1000, ..LIMITS });
+        small.add(a(), b(), &frag(1, 0, true, &[0; 800]), 1, &mut stats, &mut issues);
+        small.add(a(), b(), &frag(2, 0, true, &[0; 800]), 2, &mut stats, &mut issues);
         assert_eq!(small.active.len(), 1);
         assert!(small.bytes <= 1000);
     }
@@ -374,19 +282,9 @@ mod tests {
         let mut stats = CaptureStats::default();
         let mut issues = Vec::new();
         // Not the last fragment but not a multiple of 8 bytes long.
-        assert!(!d.add(
-            a(),
-            b(),
-            &frag(3, 0, true, &[0; 5]),
-            1,
-            &mut stats,
-            &mut issues
-        ));
+        assert!(!d.add(a(), b(), &frag(3, 0, true, &[0; 5]), 1, &mut stats, &mut issues));
         assert_eq!(stats.fragments_dropped, 1);
-        assert!(matches!(
-            issues[0],
-            CaptureErrorKind::Fragment { id: 3, .. }
-        ));
+        assert!(matches!(issues[0], CaptureErrorKind::Fragment { id: 3, .. }));
         assert!(d.active.is_empty());
     }
 }

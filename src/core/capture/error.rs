@@ -31,9 +31,7 @@ impl CaptureError {
     pub fn is_fatal(&self) -> bool {
         matches!(
             *self.kind,
-            CaptureErrorKind::Open(_)
-                | CaptureErrorKind::Read(_)
-                | CaptureErrorKind::NotACapture { .. }
+            CaptureErrorKind::Open(_) | CaptureErrorKind::Read(_) | CaptureErrorKind::NotACapture { .. }
         )
     }
 }
@@ -70,10 +68,9 @@ impl fmt::Display for Recovery {
         match self {
             Recovery::Resynchronised { at } => write!(f, "resynchronised at offset {at}"),
             Recovery::Skipped => f.write_str("block skipped"),
-            Recovery::GaveUp { skipped } => write!(
-                f,
-                "no plausible record follows; the last {skipped} bytes of the file were skipped"
-            ),
+            Recovery::GaveUp { skipped } => {
+                write!(f, "no plausible record follows; the last {skipped} bytes of the file were skipped")
+            }
         }
     }
 }
@@ -104,62 +101,49 @@ pub enum CaptureErrorKind {
     #[error("{what}; {recovery}")]
     Corrupt { what: String, recovery: Recovery },
     /// The file ends inside a record or block; reading stops there.
-    #[error(
-        "the file ends inside {what}: it needs {needed} bytes but only {available} remain; the rest is ignored"
-    )]
-    Truncated {
-        what: &'static str,
-        needed: u64,
-        available: u64,
-    },
+    #[error("the file ends inside {what}: it needs {needed} bytes but only {available} remain; the rest is ignored")]
+    Truncated { what: &'static str, needed: u64, available: u64 },
     #[error(
         "link type {0} is not supported (expected Ethernet, Linux SLL/SLL2, raw IP or BSD loopback); its frames are skipped"
     )]
     UnsupportedLinkType(u32),
     #[error("IP fragment of {src} -> {dst} (id {id}) rejected: {reason}; that datagram is dropped")]
-    Fragment {
-        src: std::net::IpAddr,
-        dst: std::net::IpAddr,
-        id: u32,
-        reason: String,
-    },
+    Fragment { src: std::net::IpAddr, dst: std::net::IpAddr, id: u32, reason: String },
     #[error("{count} incomplete IP datagram(s) dropped: {reason}")]
     FragmentsDropped { count: u64, reason: &'static str },
     #[error(
         "{stream}: {missing} bytes are missing at stream offset {at}; skipped the gap and the {dropped} bytes of the message it cut"
     )]
-    TcpGap {
-        stream: StreamId,
-        missing: u64,
-        at: u64,
-        dropped: u64,
-    },
+    TcpGap { stream: StreamId, missing: u64, at: u64, dropped: u64 },
     #[error(
         "{stream}: expected an IPFIX message header at stream offset {at}, found {found}; scanning for the next message"
     )]
-    TcpNotIpfix {
-        stream: StreamId,
-        at: u64,
-        found: String,
-    },
-    #[error(
-        "{stream}: resynchronised on an IPFIX header at stream offset {at} after skipping {skipped} bytes"
-    )]
-    TcpResync {
-        stream: StreamId,
-        at: u64,
-        skipped: u64,
-    },
-    #[error(
-        "{stream}: the stream ends inside an IPFIX message: {pending} bytes at stream offset {at} are dropped"
-    )]
-    TcpTruncated {
-        stream: StreamId,
-        at: u64,
-        pending: u64,
-    },
-    #[error(
-        "{stream}: dropped because more than {limit} TCP streams are open; its buffered bytes are lost"
-    )]
+    TcpNotIpfix { stream: StreamId, at: u64, found: String },
+    #[error("{stream}: resynchronised on an IPFIX header at stream offset {at} after skipping {skipped} bytes")]
+    TcpResync { stream: StreamId, at: u64, skipped: u64 },
+    #[error("{stream}: the stream ends inside an IPFIX message: {pending} bytes at stream offset {at} are dropped")]
+    TcpTruncated { stream: StreamId, at: u64, pending: u64 },
+    #[error("{stream}: dropped because more than {limit} TCP streams are open; its buffered bytes are lost")]
     TcpStreamDropped { stream: StreamId, limit: usize },
+}
+
+impl CaptureErrorKind {
+    /// A short stable name for the cause, for counters and rate-limited logging.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            CaptureErrorKind::Open(_) => "open",
+            CaptureErrorKind::Read(_) => "read",
+            CaptureErrorKind::NotACapture { .. } => "not-a-capture",
+            CaptureErrorKind::Corrupt { .. } => "corrupt-record",
+            CaptureErrorKind::Truncated { .. } => "truncated-file",
+            CaptureErrorKind::UnsupportedLinkType(_) => "unsupported-link-type",
+            CaptureErrorKind::Fragment { .. } => "ip-fragment",
+            CaptureErrorKind::FragmentsDropped { .. } => "ip-fragments-dropped",
+            CaptureErrorKind::TcpGap { .. } => "tcp-gap",
+            CaptureErrorKind::TcpNotIpfix { .. } => "tcp-not-ipfix",
+            CaptureErrorKind::TcpResync { .. } => "tcp-resync",
+            CaptureErrorKind::TcpTruncated { .. } => "tcp-truncated",
+            CaptureErrorKind::TcpStreamDropped { .. } => "tcp-stream-dropped",
+        }
+    }
 }

@@ -38,14 +38,9 @@ impl IpfixFile {
                 Recovery::Resynchronised { at: src.offset() }
             } else {
                 self.done = true;
-                Recovery::GaveUp {
-                    skipped: src.offset() - offset,
-                }
+                Recovery::GaveUp { skipped: src.offset() - offset }
             };
-            return Ok(Step::Problem {
-                offset,
-                kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
-            });
+            return Ok(Step::Problem { offset, kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }) });
         }
         if !src.fill(len)? {
             self.done = true;

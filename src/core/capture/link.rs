@@ -11,9 +11,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use super::source::Verdict;
 
 use etherparse::{
-    EtherType, Ethernet2HeaderSlice, IpFragOffset, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionSlice,
-    Ipv6ExtensionsSlice, Ipv6HeaderSlice, LaxNetSlice, LaxSlicedPacket, SingleVlanSlice, TcpSlice,
-    TransportSlice, UdpSlice,
+    EtherType, Ethernet2HeaderSlice, IpFragOffset, IpNumber, Ipv4HeaderSlice, Ipv6ExtensionSlice, Ipv6ExtensionsSlice,
+    Ipv6HeaderSlice, LaxNetSlice, LaxSlicedPacket, SingleVlanSlice, TcpSlice, TransportSlice, UdpSlice,
 };
 
 /// The link layers the reader understands, by pcap LINKTYPE.
@@ -106,9 +105,7 @@ pub(crate) fn dissect(link: Link, frame: &[u8]) -> Option<Packet<'_>> {
             for _ in 0..3 {
                 if !matches!(
                     ether_type,
-                    EtherType::VLAN_TAGGED_FRAME
-                        | EtherType::PROVIDER_BRIDGING
-                        | EtherType::VLAN_DOUBLE_TAGGED_FRAME
+                    EtherType::VLAN_TAGGED_FRAME | EtherType::PROVIDER_BRIDGING | EtherType::VLAN_DOUBLE_TAGGED_FRAME
                 ) {
                     break;
                 }
@@ -126,10 +123,7 @@ pub(crate) fn dissect(link: Link, frame: &[u8]) -> Option<Packet<'_>> {
             if frame.len() < 20 {
                 return None;
             }
-            (
-                Some(EtherType(u16::from_be_bytes([frame[0], frame[1]]))),
-                &frame[20..],
-            )
+            (Some(EtherType(u16::from_be_bytes([frame[0], frame[1]]))), &frame[20..])
         }
         Link::Raw => (None, frame),
         Link::Null | Link::Loop => {
@@ -144,10 +138,7 @@ pub(crate) fn dissect(link: Link, frame: &[u8]) -> Option<Packet<'_>> {
         }
         Link::IpfixMessage | Link::Unsupported(_) => return None,
     };
-    let plain_ip = matches!(
-        ether_type,
-        None | Some(EtherType::IPV4) | Some(EtherType::IPV6)
-    );
+    let plain_ip = matches!(ether_type, None | Some(EtherType::IPV4) | Some(EtherType::IPV6));
     if plain_ip && let Some(packet) = simple_ip(l3) {
         return Some(packet);
     }
@@ -218,11 +209,7 @@ fn from_sliced<'a>(frame: &'a [u8], sliced: LaxSlicedPacket<'a>) -> Option<Packe
                 v6: false,
                 data: payload.payload,
             });
-            (
-                IpAddr::V4(Ipv4Addr::from(h.source())),
-                IpAddr::V4(Ipv4Addr::from(h.destination())),
-                fragment,
-            )
+            (IpAddr::V4(Ipv4Addr::from(h.source())), IpAddr::V4(Ipv4Addr::from(h.destination())), fragment)
         }
         Some(LaxNetSlice::Ipv6(v6)) => {
             let h = v6.header();
@@ -250,21 +237,15 @@ fn from_sliced<'a>(frame: &'a [u8], sliced: LaxSlicedPacket<'a>) -> Option<Packe
             } else {
                 None
             };
-            (
-                IpAddr::V6(Ipv6Addr::from(h.source())),
-                IpAddr::V6(Ipv6Addr::from(h.destination())),
-                fragment,
-            )
+            (IpAddr::V6(Ipv6Addr::from(h.source())), IpAddr::V6(Ipv6Addr::from(h.destination())), fragment)
         }
         Some(LaxNetSlice::Arp(_)) | None => return None,
     };
     let l4 = match (fragment, sliced.transport) {
         (Some(f), _) => L4::Fragment(f),
-        (None, Some(TransportSlice::Udp(u))) => L4::Udp(Udp {
-            sport: u.source_port(),
-            dport: u.destination_port(),
-            payload: u.payload(),
-        }),
+        (None, Some(TransportSlice::Udp(u))) => {
+            L4::Udp(Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() })
+        }
         (None, Some(TransportSlice::Tcp(t))) => L4::Tcp(tcp(&t)),
         (None, _) => L4::Other,
     };
@@ -297,11 +278,7 @@ pub(crate) fn transport(v6: bool, proto: u8, data: &[u8]) -> L4<'_> {
 fn l4(proto: IpNumber, data: &[u8]) -> L4<'_> {
     match proto {
         IpNumber::UDP => match UdpSlice::from_slice_lax(data) {
-            Ok(u) => L4::Udp(Udp {
-                sport: u.source_port(),
-                dport: u.destination_port(),
-                payload: u.payload(),
-            }),
+            Ok(u) => L4::Udp(Udp { sport: u.source_port(), dport: u.destination_port(), payload: u.payload() }),
             Err(_) => L4::Other,
         },
         IpNumber::TCP => match TcpSlice::from_slice(data) {
@@ -342,11 +319,7 @@ pub(crate) fn ipfix_header(b: &[u8]) -> Option<usize> {
 /// come). `NeedMore` when more bytes would decide.
 pub(crate) fn message_start(b: &[u8], at_end: bool) -> Verdict {
     let undecided = |n| {
-        if at_end {
-            Verdict::Reject
-        } else {
-            Verdict::NeedMore(n)
-        }
+        if at_end { Verdict::Reject } else { Verdict::NeedMore(n) }
     };
     if b.len() < 4 {
         return undecided(4);
@@ -372,22 +345,11 @@ pub(crate) fn message_start(b: &[u8], at_end: bool) -> Verdict {
         return Verdict::Accept;
     }
     if rest.len() < 4 {
-        return if at_end {
-            Verdict::Accept
-        } else {
-            Verdict::NeedMore(len + 4)
-        };
+        return if at_end { Verdict::Accept } else { Verdict::NeedMore(len + 4) };
     }
     let next_len = u16::from_be_bytes([rest[2], rest[3]]);
-    let next_ok = rest[0] == 0
-        && rest[1] == 10
-        && next_len >= 16
-        && (rest.len() < 20 || ipfix_header(rest).is_some());
-    if next_ok {
-        Verdict::Accept
-    } else {
-        Verdict::Reject
-    }
+    let next_ok = rest[0] == 0 && rest[1] == 10 && next_len >= 16 && (rest.len() < 20 || ipfix_header(rest).is_some());
+    if next_ok { Verdict::Accept } else { Verdict::Reject }
 }
 
 /// A UDP payload that is an IPFIX message: a plausible header whose length fits the payload
@@ -455,10 +417,7 @@ mod tests {
 
     fn udp_ipv4(payload: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
-        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-            .udp(50000, 4739)
-            .write(&mut out, payload)
-            .unwrap();
+        PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(50000, 4739).write(&mut out, payload).unwrap();
         out
     }
 
@@ -482,16 +441,9 @@ mod tests {
             let b = PacketBuilder::ethernet2([1; 6], [2; 6]);
             let b = match vlans {
                 0 => b.ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
-                1 => b.single_vlan(etherparse::VlanId::try_new(7).unwrap()).ipv4(
-                    [10, 0, 0, 1],
-                    [10, 0, 0, 2],
-                    64,
-                ),
+                1 => b.single_vlan(etherparse::VlanId::try_new(7).unwrap()).ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
                 _ => b
-                    .double_vlan(
-                        etherparse::VlanId::try_new(7).unwrap(),
-                        etherparse::VlanId::try_new(8).unwrap(),
-                    )
+                    .double_vlan(etherparse::VlanId::try_new(7).unwrap(), etherparse::VlanId::try_new(8).unwrap())
                     .ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64),
             };
             b.udp(50000, 4739).write(&mut frame, payload).unwrap();
@@ -507,9 +459,7 @@ mod tests {
         let mut sll = vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00];
         sll.extend_from_slice(&ip);
         expect_udp(Link::from_linktype(113), &sll, b"abc");
-        let mut sll2 = vec![
-            0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
-        ];
+        let mut sll2 = vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0];
         sll2.extend_from_slice(&ip);
         expect_udp(Link::from_linktype(276), &sll2, b"abc");
     }
@@ -534,10 +484,7 @@ mod tests {
     #[test]
     fn raw_ipv6() {
         let mut frame = Vec::new();
-        PacketBuilder::ipv6([1; 16], [2; 16], 64)
-            .udp(50000, 4739)
-            .write(&mut frame, b"v6")
-            .unwrap();
+        PacketBuilder::ipv6([1; 16], [2; 16], 64).udp(50000, 4739).write(&mut frame, b"v6").unwrap();
         for lt in [101, 12, 14, 229] {
             let p = dissect(Link::from_linktype(lt), &frame).unwrap();
             assert_eq!(p.dst, IpAddr::from([2u8; 16]));
@@ -591,14 +538,8 @@ mod tests {
         assert!(is_ipfix_datagram(&ipfix(40, 2, 24)));
         assert!(is_ipfix_datagram(&ipfix(40, 256, 24)));
         assert!(!is_ipfix_datagram(&ipfix(40, 4, 24)), "reserved set id");
-        assert!(
-            !is_ipfix_datagram(&ipfix(40, 2, 25)),
-            "set longer than message"
-        );
-        assert!(
-            !is_ipfix_datagram(&ipfix(40, 2, 3)),
-            "set shorter than its header"
-        );
+        assert!(!is_ipfix_datagram(&ipfix(40, 2, 25)), "set longer than message");
+        assert!(!is_ipfix_datagram(&ipfix(40, 2, 3)), "set shorter than its header");
         let mut long = ipfix(40, 2, 24);
         long.truncate(39);
         assert!(!is_ipfix_datagram(&long), "message longer than datagram");

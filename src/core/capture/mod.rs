@@ -46,15 +46,7 @@ use pcapng::PcapNgFile;
 use source::Source;
 use tcp::{TcpLimits, TcpReassembler};
 
-/// The transport a message travelled on; decides template semantics (UDP lifetimes and
-/// withdrawals ignored, TCP session errors, a file is one session).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Transport {
-    Udp,
-    Tcp,
-    /// An RFC 5655 file: one transport session, no addresses.
-    File,
-}
+pub use crate::core::ipfix::Transport;
 
 /// One IPFIX or NetFlow v9 message found in a capture.
 #[derive(Debug)]
@@ -98,11 +90,7 @@ pub struct CaptureOptions {
 
 impl Default for CaptureOptions {
     fn default() -> Self {
-        CaptureOptions {
-            ports: DEFAULT_PORTS.to_vec(),
-            sniff: true,
-            limits: CaptureLimits::default(),
-        }
+        CaptureOptions { ports: DEFAULT_PORTS.to_vec(), sniff: true, limits: CaptureLimits::default() }
     }
 }
 
@@ -171,14 +159,7 @@ fn truncated<R: Read>(src: &mut Source<R>, offset: u64, what: &'static str, need
     if available == 0 {
         return Step::End;
     }
-    Step::Problem {
-        offset,
-        kind: Box::new(CaptureErrorKind::Truncated {
-            what,
-            needed,
-            available: available as u64,
-        }),
-    }
+    Step::Problem { offset, kind: Box::new(CaptureErrorKind::Truncated { what, needed, available: available as u64 }) }
 }
 
 enum Container {
@@ -190,19 +171,9 @@ enum Container {
 /// Where the bytes of a message to hand out are.
 #[derive(Clone, Copy)]
 enum Bytes {
-    Buffer {
-        start: usize,
-        len: usize,
-    },
-    Reassembled {
-        start: usize,
-        len: usize,
-    },
-    Stream {
-        idx: usize,
-        start: usize,
-        end: usize,
-    },
+    Buffer { start: usize, len: usize },
+    Reassembled { start: usize, len: usize },
+    Stream { idx: usize, start: usize, end: usize },
 }
 
 #[derive(Clone, Copy)]
@@ -296,21 +267,13 @@ impl<R: Read> CaptureReader<R> {
     ) -> Result<Self, CaptureError> {
         let limits = options.limits;
         let mut src = Source::new(reader, limits.read_chunk);
-        let fatal = |kind| CaptureError {
-            file: file.clone(),
-            frame: None,
-            offset: Some(0),
-            kind: Box::new(kind),
-        };
+        let fatal = |kind| CaptureError { file: file.clone(), frame: None, offset: Some(0), kind: Box::new(kind) };
         let not_capture = |detail: String| fatal(CaptureErrorKind::NotACapture { detail });
         src.fill(4).map_err(|e| fatal(CaptureErrorKind::Read(e)))?;
         let magic: [u8; 4] = match src.avail().get(..4) {
             Some(m) => [m[0], m[1], m[2], m[3]],
             None => {
-                return Err(not_capture(format!(
-                    "the file is only {} bytes long",
-                    src.avail().len()
-                )));
+                return Err(not_capture(format!("the file is only {} bytes long", src.avail().len())));
             }
         };
         let (format, container) = match magic {
@@ -318,20 +281,12 @@ impl<R: Read> CaptureReader<R> {
             | [0xa1, 0xb2, 0xc3, 0xd4]
             | [0x4d, 0x3c, 0xb2, 0xa1]
             | [0xa1, 0xb2, 0x3c, 0x4d] => {
-                let pcap =
-                    PcapFile::open(&mut src).map_err(|e| fatal(CaptureErrorKind::Read(e)))?;
-                (
-                    CaptureFormat::Pcap,
-                    Container::Pcap(pcap.map_err(not_capture)?),
-                )
+                let pcap = PcapFile::open(&mut src).map_err(|e| fatal(CaptureErrorKind::Read(e)))?;
+                (CaptureFormat::Pcap, Container::Pcap(pcap.map_err(not_capture)?))
             }
             [0x0a, 0x0d, 0x0d, 0x0a] => {
-                let ng =
-                    PcapNgFile::open(&mut src).map_err(|e| fatal(CaptureErrorKind::Read(e)))?;
-                (
-                    CaptureFormat::PcapNg,
-                    Container::PcapNg(ng.map_err(not_capture)?),
-                )
+                let ng = PcapNgFile::open(&mut src).map_err(|e| fatal(CaptureErrorKind::Read(e)))?;
+                (CaptureFormat::PcapNg, Container::PcapNg(ng.map_err(not_capture)?))
             }
             [0x00, 0x0a, hi, lo] if u16::from_be_bytes([hi, lo]) >= 16 => {
                 (CaptureFormat::Ipfix, Container::Ipfix(IpfixFile::default()))
@@ -432,18 +387,11 @@ impl<R: Read> CaptureReader<R> {
     /// a message in `held` and/or problems in `errors`; false when there is nothing left.
     fn step(&mut self) -> bool {
         if let Some(d) = self.draining {
-            match self
-                .tcp
-                .next_message(d.idx, &mut self.stats, &mut self.issues)
-            {
+            match self.tcp.next_message(d.idx, &mut self.stats, &mut self.issues) {
                 Some(range) => {
                     let (id, _, _) = self.tcp.stream(d.idx);
                     self.held = Some(Emit {
-                        bytes: Bytes::Stream {
-                            idx: d.idx,
-                            start: range.start,
-                            end: range.end,
-                        },
+                        bytes: Bytes::Stream { idx: d.idx, start: range.start, end: range.end },
                         frame: d.frame,
                         time: d.time,
                         transport: Transport::Tcp,
@@ -458,12 +406,7 @@ impl<R: Read> CaptureReader<R> {
         }
         if let Some(idx) = self.closing.pop() {
             let (_, frame, time) = self.tcp.stream(idx);
-            self.draining = Some(Draining {
-                idx,
-                frame,
-                offset: None,
-                time,
-            });
+            self.draining = Some(Draining { idx, frame, offset: None, time });
             return true;
         }
         if self.ended {
@@ -511,17 +454,7 @@ impl<R: Read> CaptureReader<R> {
     /// Dissects one frame and hands it to UDP, TCP or IP reassembly.
     fn frame_in(&mut self, f: Frame) {
         let CaptureReader {
-            src,
-            classifier,
-            defrag,
-            tcp,
-            stats,
-            issues,
-            held,
-            draining,
-            reported_links,
-            frame,
-            ..
+            src, classifier, defrag, tcp, stats, issues, held, draining, reported_links, frame, ..
         } = self;
         let n = *frame;
         stats.frames += 1;
@@ -531,10 +464,7 @@ impl<R: Read> CaptureReader<R> {
         if f.link == Link::IpfixMessage {
             stats.file_messages += 1;
             *held = Some(Emit {
-                bytes: Bytes::Buffer {
-                    start: f.start,
-                    len: f.len,
-                },
+                bytes: Bytes::Buffer { start: f.start, len: f.len },
                 frame: n,
                 time: f.time,
                 transport: Transport::File,
@@ -559,18 +489,10 @@ impl<R: Read> CaptureReader<R> {
                       issues: &mut Vec<CaptureErrorKind>,
                       t: &link::Tcp<'_>|
          -> Option<Draining> {
-            let id = StreamId {
-                src: SocketAddr::new(ip.0, t.sport),
-                dst: SocketAddr::new(ip.1, t.dport),
-            };
+            let id = StreamId { src: SocketAddr::new(ip.0, t.sport), dst: SocketAddr::new(ip.1, t.dport) };
             let track = classifier.tcp(t.sport, t.dport, t.payload);
             let idx = tcp.segment(id, t, track, f.time, n, stats, issues)?;
-            Some(Draining {
-                idx,
-                frame: n,
-                offset: Some(f.offset),
-                time: f.time,
-            })
+            Some(Draining { idx, frame: n, offset: Some(f.offset), time: f.time })
         };
         let udp_emit = |u: &link::Udp<'_>, bytes: Bytes| Emit {
             bytes,
@@ -584,10 +506,7 @@ impl<R: Read> CaptureReader<R> {
             L4::Udp(u) => {
                 if classifier.udp(u.sport, u.dport, u.payload) {
                     stats.udp_messages += 1;
-                    let bytes = Bytes::Buffer {
-                        start: base(u.payload),
-                        len: u.payload.len(),
-                    };
+                    let bytes = Bytes::Buffer { start: base(u.payload), len: u.payload.len() };
                     *held = Some(udp_emit(&u, bytes));
                 } else {
                     stats.non_ipfix_packets += 1;
@@ -628,21 +547,11 @@ impl<R: Read> CaptureReader<R> {
             return;
         }
         for kind in self.issues.drain(..) {
-            self.errors.push_back(CaptureError {
-                file: self.file.clone(),
-                frame,
-                offset,
-                kind: Box::new(kind),
-            });
+            self.errors.push_back(CaptureError { file: self.file.clone(), frame, offset, kind: Box::new(kind) });
         }
     }
 
     fn error(&mut self, frame: Option<u64>, offset: Option<u64>, kind: CaptureErrorKind) {
-        self.errors.push_back(CaptureError {
-            file: self.file.clone(),
-            frame,
-            offset,
-            kind: Box::new(kind),
-        });
+        self.errors.push_back(CaptureError { file: self.file.clone(), frame, offset, kind: Box::new(kind) });
     }
 }

@@ -41,26 +41,15 @@ impl Shape {
     fn header(&self, b: &[u8]) -> RecordHeader {
         let rd = |i: usize| {
             let v = [b[i], b[i + 1], b[i + 2], b[i + 3]];
-            if self.big_endian {
-                u32::from_be_bytes(v)
-            } else {
-                u32::from_le_bytes(v)
-            }
+            if self.big_endian { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) }
         };
-        RecordHeader {
-            secs: rd(0),
-            frac: rd(4),
-            caplen: rd(8),
-            origlen: rd(12),
-        }
+        RecordHeader { secs: rd(0), frac: rd(4), caplen: rd(8), origlen: rd(12) }
     }
 
     /// A record header that a writer could have produced next.
     fn plausible(&self, h: &RecordHeader) -> bool {
         let frac_max = if self.nanos { 1_000_000_000 } else { 1_000_000 };
-        let near = self
-            .last_secs
-            .is_none_or(|last| h.secs.abs_diff(last) <= RESYNC_WINDOW_SECS);
+        let near = self.last_secs.is_none_or(|last| h.secs.abs_diff(last) <= RESYNC_WINDOW_SECS);
         h.frac < frac_max
             && h.caplen <= self.max_caplen
             && h.origlen >= h.caplen
@@ -72,11 +61,7 @@ impl Shape {
     /// another plausible header, or by the end of the file.
     fn candidate(&self, b: &[u8], eof: bool) -> Verdict {
         if b.len() < 16 {
-            return if eof {
-                Verdict::Reject
-            } else {
-                Verdict::NeedMore(16)
-            };
+            return if eof { Verdict::Reject } else { Verdict::NeedMore(16) };
         }
         let h = self.header(b);
         if !self.plausible(&h) {
@@ -90,11 +75,7 @@ impl Shape {
                 (false, _) => Verdict::NeedMore(next + 16),
             };
         }
-        if self.plausible(&self.header(&b[next..])) {
-            Verdict::Accept
-        } else {
-            Verdict::Reject
-        }
+        if self.plausible(&self.header(&b[next..])) { Verdict::Accept } else { Verdict::Reject }
     }
 }
 
@@ -113,10 +94,7 @@ impl PcapFile {
         let parser = match PcapParser::new(src.avail()) {
             Ok((_, parser)) => parser,
             Err(PcapParseError::IncompleteBuffer(..)) => {
-                return Ok(Err(format!(
-                    "a pcap file header needs 24 bytes, the file has {}",
-                    src.avail().len()
-                )));
+                return Ok(Err(format!("a pcap file header needs 24 bytes, the file has {}", src.avail().len())));
             }
             Err(e) => return Ok(Err(format!("a damaged pcap file header ({e})"))),
         };
@@ -130,11 +108,7 @@ impl PcapFile {
         };
         Ok(Ok(PcapFile {
             link: Link::from_linktype(u32::from(header.datalink)),
-            precision: if nanos {
-                Precision::Nanos
-            } else {
-                Precision::Micros
-            },
+            precision: if nanos { Precision::Nanos } else { Precision::Micros },
             shape: Shape {
                 big_endian: header.endianness == Endianness::Big,
                 nanos,
@@ -162,8 +136,7 @@ impl PcapFile {
                 Err(PcapParseError::IncompleteBuffer(need, _)) => {
                     let caplen = u32::try_from(need).unwrap_or(u32::MAX);
                     if caplen > self.shape.max_caplen
-                        || (caplen > self.shape.snaplen
-                            && !self.oversized_but_intact(src, caplen)?)
+                        || (caplen > self.shape.snaplen && !self.oversized_but_intact(src, caplen)?)
                     {
                         return self.damaged(src, offset, caplen);
                     }
@@ -190,13 +163,7 @@ impl PcapFile {
                 Timestamp::from_micros(i64::from(secs) * 1_000_000 + i64::from(frac))
             }
             .with_precision(self.precision);
-            return Ok(Step::Frame(Frame {
-                start,
-                len: caplen as usize,
-                time,
-                link: self.link,
-                offset,
-            }));
+            return Ok(Step::Frame(Frame { start, len: caplen as usize, time, link: self.link, offset }));
         }
     }
 
@@ -216,25 +183,13 @@ impl PcapFile {
         Ok(self.shape.plausible(&following))
     }
 
-    fn damaged<R: Read>(
-        &mut self,
-        src: &mut Source<R>,
-        offset: u64,
-        caplen: u32,
-    ) -> io::Result<Step> {
-        let what = format!(
-            "pcap record header claims {caplen} captured bytes but the snap length is {}",
-            self.shape.snaplen
-        );
+    fn damaged<R: Read>(&mut self, src: &mut Source<R>, offset: u64, caplen: u32) -> io::Result<Step> {
+        let what =
+            format!("pcap record header claims {caplen} captured bytes but the snap length is {}", self.shape.snaplen);
         self.resync(src, offset, what)
     }
 
-    fn resync<R: Read>(
-        &mut self,
-        src: &mut Source<R>,
-        offset: u64,
-        what: String,
-    ) -> io::Result<Step> {
+    fn resync<R: Read>(&mut self, src: &mut Source<R>, offset: u64, what: String) -> io::Result<Step> {
         src.consume(1);
         let shape = self.shape;
         let found = src.resync(1, |b, eof| shape.candidate(b, eof))?;
@@ -242,14 +197,9 @@ impl PcapFile {
             Recovery::Resynchronised { at: src.offset() }
         } else {
             self.done = true;
-            Recovery::GaveUp {
-                skipped: src.offset() - offset,
-            }
+            Recovery::GaveUp { skipped: src.offset() - offset }
         };
-        Ok(Step::Problem {
-            offset,
-            kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
-        })
+        Ok(Step::Problem { offset, kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }) })
     }
 }
 
@@ -266,10 +216,7 @@ mod tests {
     };
 
     fn header(secs: u32, frac: u32, caplen: u32, origlen: u32) -> Vec<u8> {
-        [secs, frac, caplen, origlen]
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect()
+        [secs, frac, caplen, origlen].iter().flat_map(|v| v.to_le_bytes()).collect()
     }
 
     fn record(secs: u32, caplen: u32) -> Vec<u8> {
@@ -282,26 +229,11 @@ mod tests {
     fn plausible_headers() {
         let ok = |h: Vec<u8>| SHAPE.plausible(&SHAPE.header(&h));
         assert!(ok(header(1_700_000_100, 999_999, 100, 1500)));
-        assert!(
-            !ok(header(1_700_000_100, 1_000_000, 100, 100)),
-            "fraction out of range"
-        );
-        assert!(
-            !ok(header(1_700_000_100, 0, 300_000, 300_000)),
-            "caplen beyond the bound"
-        );
-        assert!(
-            !ok(header(1_700_000_100, 0, 100, 99)),
-            "original shorter than captured"
-        );
-        assert!(
-            !ok(header(1_600_000_000, 0, 100, 100)),
-            "far from the previous record"
-        );
-        let nanos = Shape {
-            nanos: true,
-            ..SHAPE
-        };
+        assert!(!ok(header(1_700_000_100, 1_000_000, 100, 100)), "fraction out of range");
+        assert!(!ok(header(1_700_000_100, 0, 300_000, 300_000)), "caplen beyond the bound");
+        assert!(!ok(header(1_700_000_100, 0, 100, 99)), "original shorter than captured");
+        assert!(!ok(header(1_600_000_000, 0, 100, 100)), "far from the previous record");
+        let nanos = Shape { nanos: true, ..SHAPE };
         assert!(nanos.plausible(&nanos.header(&header(1_700_000_000, 999_999_999, 1, 1))));
     }
 
@@ -312,10 +244,7 @@ mod tests {
         // The last record of the file.
         assert!(matches!(SHAPE.candidate(&two[56..], true), Verdict::Accept));
         // Not enough bytes to see the successor yet.
-        assert!(matches!(
-            SHAPE.candidate(&two[..60], false),
-            Verdict::NeedMore(72)
-        ));
+        assert!(matches!(SHAPE.candidate(&two[..60], false), Verdict::NeedMore(72)));
         // A successor that is garbage.
         let mut bad = two.clone();
         bad[56 + 8..56 + 12].copy_from_slice(&1_000_000u32.to_le_bytes());

@@ -44,10 +44,7 @@ struct Resolution {
 }
 
 impl Resolution {
-    const MICROS: Resolution = Resolution {
-        binary: false,
-        exp: 6,
-    };
+    const MICROS: Resolution = Resolution { binary: false, exp: 6 };
 
     /// From the `if_tsresol` option byte; `None` for values that cannot be represented.
     fn from_option(v: u8) -> Option<Resolution> {
@@ -59,11 +56,7 @@ impl Resolution {
 
     fn precision(self) -> Precision {
         // Binary fractions get the decimal precision that resolves them: 2^-10 ≈ 1 ms, 2^-20 ≈ 1 µs.
-        let decimal_digits = if self.binary {
-            (u32::from(self.exp) * 3).div_ceil(10)
-        } else {
-            u32::from(self.exp)
-        };
+        let decimal_digits = if self.binary { (u32::from(self.exp) * 3).div_ceil(10) } else { u32::from(self.exp) };
         match decimal_digits {
             0 => Precision::Seconds,
             1..=3 => Precision::Millis,
@@ -76,19 +69,14 @@ impl Resolution {
         let (secs, nanos) = if self.binary {
             let secs = ticks.checked_shr(u32::from(self.exp)).unwrap_or(0);
             let frac = ticks & ((1u128 << self.exp) - 1) as u64;
-            (
-                secs,
-                ((u128::from(frac) * 1_000_000_000) >> self.exp) as u32,
-            )
+            (secs, ((u128::from(frac) * 1_000_000_000) >> self.exp) as u32)
         } else {
             let units = 10u64.pow(u32::from(self.exp));
             let scale = 10u64.pow(9 - u32::from(self.exp));
             (ticks / units, ((ticks % units) * scale) as u32)
         };
         Timestamp {
-            secs: i64::try_from(secs)
-                .unwrap_or(i64::MAX)
-                .saturating_add(offset_secs),
+            secs: i64::try_from(secs).unwrap_or(i64::MAX).saturating_add(offset_secs),
             nanos,
             precision: self.precision(),
         }
@@ -115,20 +103,12 @@ pub(crate) struct PcapNgFile {
 
 fn rd32(b: &[u8], at: usize, big_endian: bool) -> u32 {
     let v = [b[at], b[at + 1], b[at + 2], b[at + 3]];
-    if big_endian {
-        u32::from_be_bytes(v)
-    } else {
-        u32::from_le_bytes(v)
-    }
+    if big_endian { u32::from_be_bytes(v) } else { u32::from_le_bytes(v) }
 }
 
 fn rd16(b: &[u8], at: usize, big_endian: bool) -> u16 {
     let v = [b[at], b[at + 1]];
-    if big_endian {
-        u16::from_be_bytes(v)
-    } else {
-        u16::from_le_bytes(v)
-    }
+    if big_endian { u16::from_be_bytes(v) } else { u16::from_le_bytes(v) }
 }
 
 /// A section header without options, for restarting the parser in a section whose own header
@@ -136,11 +116,7 @@ fn rd16(b: &[u8], at: usize, big_endian: bool) -> u16 {
 fn bare_section_header(big_endian: bool) -> [u8; 28] {
     let mut b = [0u8; 28];
     let put = |b: &mut [u8; 28], at: usize, v: u32| {
-        let bytes = if big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        };
+        let bytes = if big_endian { v.to_be_bytes() } else { v.to_le_bytes() };
         b[at..at + 4].copy_from_slice(&bytes);
     };
     put(&mut b, 0, SHB);
@@ -167,21 +143,14 @@ impl PcapNgFile {
         src.fill(12)?;
         let b = src.avail();
         let Some(big_endian) = b.get(8..12).and_then(section_order) else {
-            return Ok(Err(
-                "a pcapng section header whose byte-order magic is damaged".into(),
-            ));
+            return Ok(Err("a pcapng section header whose byte-order magic is damaged".into()));
         };
         let len = rd32(b, 4, big_endian) as usize;
         if len < 28 || !len.is_multiple_of(4) || len > MAX_RECORD {
-            return Ok(Err(format!(
-                "a pcapng section header whose length {len} is impossible"
-            )));
+            return Ok(Err(format!("a pcapng section header whose length {len} is impossible")));
         }
         if !src.fill(len)? {
-            return Ok(Err(format!(
-                "a pcapng section header of {len} bytes in a file of {} bytes",
-                src.avail().len()
-            )));
+            return Ok(Err(format!("a pcapng section header of {len} bytes in a file of {} bytes", src.avail().len())));
         }
         let (parser, pending) = match PcapNgParser::new(src.avail()) {
             Ok((_, parser)) => (parser, None),
@@ -209,10 +178,7 @@ impl PcapNgFile {
 
     pub(crate) fn next<R: Read>(&mut self, src: &mut Source<R>) -> io::Result<Step> {
         if let Some((offset, kind)) = self.pending.take() {
-            return Ok(Step::Problem {
-                offset,
-                kind: Box::new(kind),
-            });
+            return Ok(Step::Problem { offset, kind: Box::new(kind) });
         }
         loop {
             if self.done {
@@ -225,19 +191,13 @@ impl PcapNgFile {
             }
             let b = src.avail();
             let block_type = rd32(b, 0, self.big_endian);
-            let order = if block_type == SHB {
-                section_order(&b[8..12])
-            } else {
-                Some(self.big_endian)
-            };
+            let order = if block_type == SHB { section_order(&b[8..12]) } else { Some(self.big_endian) };
             let len = order.map_or(0, |be| rd32(b, 4, be) as usize);
             if len < 12 || !len.is_multiple_of(4) || len > MAX_RECORD {
                 let what = if order.is_none() {
                     "section header block with a damaged byte-order magic".to_string()
                 } else {
-                    format!(
-                        "pcapng block of type {block_type:#x} claims an impossible length of {len} bytes"
-                    )
+                    format!("pcapng block of type {block_type:#x} claims an impossible length of {len} bytes")
                 };
                 return self.resync(src, offset, what);
             }
@@ -256,16 +216,11 @@ impl PcapNgFile {
                     // The framing is fine (the lengths agree), only the content is bad.
                     let recovered = self.content_error(src, block_type, len);
                     src.consume(len);
-                    let what = format!(
-                        "pcapng block of type {block_type:#x} rejected ({}){recovered}",
-                        error_chain(&e)
-                    );
+                    let what =
+                        format!("pcapng block of type {block_type:#x} rejected ({}){recovered}", error_chain(&e));
                     return Ok(Step::Problem {
                         offset,
-                        kind: Box::new(CaptureErrorKind::Corrupt {
-                            what,
-                            recovery: Recovery::Skipped,
-                        }),
+                        kind: Box::new(CaptureErrorKind::Corrupt { what, recovery: Recovery::Skipped }),
                     });
                 }
             }
@@ -280,10 +235,7 @@ impl PcapNgFile {
                         self.interfaces.push(Interface {
                             link: Link::from_linktype(u32::from(idb.linktype)),
                             snaplen: idb.snaplen,
-                            resolution: Resolution {
-                                binary: resolution.is_bin(),
-                                exp: resolution.resolution(),
-                            },
+                            resolution: Resolution { binary: resolution.is_bin(), exp: resolution.resolution() },
                             offset_secs: idb.ts_offset(),
                         });
                     }
@@ -297,10 +249,7 @@ impl PcapNgFile {
                         src.consume(len);
                         return Ok(Step::Problem {
                             offset,
-                            kind: Box::new(CaptureErrorKind::Corrupt {
-                                what,
-                                recovery: Recovery::Skipped,
-                            }),
+                            kind: Box::new(CaptureErrorKind::Corrupt { what, recovery: Recovery::Skipped }),
                         });
                     }
                 },
@@ -311,12 +260,7 @@ impl PcapNgFile {
     }
 
     /// Reads a packet block of `len` bytes at the current position.
-    fn packet<R: Read>(
-        &mut self,
-        src: &Source<R>,
-        block_type: u32,
-        len: usize,
-    ) -> Result<Frame, String> {
+    fn packet<R: Read>(&mut self, src: &Source<R>, block_type: u32, len: usize) -> Result<Frame, String> {
         let b = &src.avail()[..len];
         let be = self.big_endian;
         let (iface, ticks, caplen, data_at) = match block_type {
@@ -335,17 +279,11 @@ impl PcapNgFile {
             SPB if len >= 16 => {
                 let original = rd32(b, 8, be) as usize;
                 let snaplen = self.interfaces.first().map_or(0, |i| i.snaplen as usize);
-                let captured = if snaplen == 0 {
-                    original
-                } else {
-                    original.min(snaplen)
-                };
+                let captured = if snaplen == 0 { original } else { original.min(snaplen) };
                 (0, None, captured.min(len - 16), 12)
             }
             _ => {
-                return Err(format!(
-                    "packet block of type {block_type} is only {len} bytes long"
-                ));
+                return Err(format!("packet block of type {block_type} is only {len} bytes long"));
             }
         };
         let Some(interface) = self.interfaces.get(iface).copied() else {
@@ -355,33 +293,19 @@ impl PcapNgFile {
             ));
         };
         if caplen > len - data_at - 4 {
-            return Err(format!(
-                "packet block claims {caplen} captured bytes but holds at most {}",
-                len - data_at - 4
-            ));
+            return Err(format!("packet block claims {caplen} captured bytes but holds at most {}", len - data_at - 4));
         }
         let time = match ticks {
             Some(t) => interface.resolution.time(t, interface.offset_secs),
             None => self.last_time,
         };
         self.last_time = time;
-        Ok(Frame {
-            start: src.pos() + data_at,
-            len: caplen,
-            time,
-            link: interface.link,
-            offset: 0,
-        })
+        Ok(Frame { start: src.pos() + data_at, len: caplen, time, link: interface.link, offset: 0 })
     }
 
     /// After the parser rejected the content of a block whose framing is fine: keeps the
     /// section and interface numbering right. Returns what was done, for the report.
-    fn content_error<R: Read>(
-        &mut self,
-        src: &Source<R>,
-        block_type: u32,
-        len: usize,
-    ) -> &'static str {
+    fn content_error<R: Read>(&mut self, src: &Source<R>, block_type: u32, len: usize) -> &'static str {
         let b = &src.avail()[..len];
         match block_type {
             SHB => {
@@ -401,12 +325,7 @@ impl PcapNgFile {
         }
     }
 
-    fn resync<R: Read>(
-        &mut self,
-        src: &mut Source<R>,
-        offset: u64,
-        what: String,
-    ) -> io::Result<Step> {
+    fn resync<R: Read>(&mut self, src: &mut Source<R>, offset: u64, what: String) -> io::Result<Step> {
         src.consume(4.min(src.avail().len()));
         let be = self.big_endian;
         let interfaces = self.interfaces.len();
@@ -415,14 +334,9 @@ impl PcapNgFile {
             Recovery::Resynchronised { at: src.offset() }
         } else {
             self.done = true;
-            Recovery::GaveUp {
-                skipped: src.offset() - offset,
-            }
+            Recovery::GaveUp { skipped: src.offset() - offset }
         };
-        Ok(Step::Problem {
-            offset,
-            kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }),
-        })
+        Ok(Step::Problem { offset, kind: Box::new(CaptureErrorKind::Corrupt { what, recovery }) })
     }
 }
 
@@ -452,11 +366,7 @@ fn lenient_interface(b: &[u8], be: bool) -> Interface {
             }
             (14, 8) => {
                 let v: [u8; 8] = b[value..value + 8].try_into().unwrap_or_default();
-                interface.offset_secs = if be {
-                    i64::from_be_bytes(v)
-                } else {
-                    i64::from_le_bytes(v)
-                };
+                interface.offset_secs = if be { i64::from_be_bytes(v) } else { i64::from_le_bytes(v) };
             }
             _ => {}
         }
@@ -469,11 +379,7 @@ fn lenient_interface(b: &[u8], be: bool) -> Interface {
 /// agrees with the trailing length, and for packets an interface the section has.
 fn candidate(b: &[u8], eof: bool, be: bool, interfaces: usize) -> Verdict {
     if b.len() < 12 {
-        return if eof {
-            Verdict::Reject
-        } else {
-            Verdict::NeedMore(12)
-        };
+        return if eof { Verdict::Reject } else { Verdict::NeedMore(12) };
     }
     let block_type = rd32(b, 0, be);
     let (be, min) = match block_type {
@@ -492,11 +398,7 @@ fn candidate(b: &[u8], eof: bool, be: bool, interfaces: usize) -> Verdict {
         return Verdict::Reject;
     }
     if b.len() < len {
-        return if eof {
-            Verdict::Reject
-        } else {
-            Verdict::NeedMore(len)
-        };
+        return if eof { Verdict::Reject } else { Verdict::NeedMore(len) };
     }
     if rd32(b, len - 4, be) as usize != len {
         return Verdict::Reject;
@@ -507,11 +409,7 @@ fn candidate(b: &[u8], eof: bool, be: bool, interfaces: usize) -> Verdict {
         SPB => interfaces > 0,
         _ => true,
     };
-    if packet_ok {
-        Verdict::Accept
-    } else {
-        Verdict::Reject
-    }
+    if packet_ok { Verdict::Accept } else { Verdict::Reject }
 }
 
 /// The parser's error with its causes, which say what was wrong.
@@ -534,35 +432,21 @@ mod tests {
     fn decimal_and_binary_resolutions() {
         let micro = Resolution::MICROS;
         let t = micro.time(1_662_710_767_123_456, 0);
-        assert_eq!(
-            (t.secs, t.nanos, t.precision),
-            (1_662_710_767, 123_456_000, Precision::Micros)
-        );
+        assert_eq!((t.secs, t.nanos, t.precision), (1_662_710_767, 123_456_000, Precision::Micros));
         let nano = Resolution::from_option(9).unwrap();
         let t = nano.time(1_662_710_767_123_456_789, 0);
-        assert_eq!(
-            (t.secs, t.nanos, t.precision),
-            (1_662_710_767, 123_456_789, Precision::Nanos)
-        );
+        assert_eq!((t.secs, t.nanos, t.precision), (1_662_710_767, 123_456_789, Precision::Nanos));
         // 2^-20: 0x80000 ticks is half a second.
         let bin = Resolution::from_option(0x80 | 20).unwrap();
         let t = bin.time((1_662_710_767u64 << 20) | 0x80000, 0);
-        assert_eq!(
-            (t.secs, t.nanos, t.precision),
-            (1_662_710_767, 500_000_000, Precision::Micros)
-        );
+        assert_eq!((t.secs, t.nanos, t.precision), (1_662_710_767, 500_000_000, Precision::Micros));
         // Seconds with an offset.
         let secs = Resolution::from_option(0).unwrap();
         let t = secs.time(100, 1_000_000_000);
-        assert_eq!(
-            (t.secs, t.nanos, t.precision),
-            (1_000_000_100, 0, Precision::Seconds)
-        );
+        assert_eq!((t.secs, t.nanos, t.precision), (1_000_000_100, 0, Precision::Seconds));
         assert!(Resolution::from_option(10).is_none());
         assert!(Resolution::from_option(0x80 | 63).is_some());
-        let t = Resolution::from_option(0x80 | 63)
-            .unwrap()
-            .time(u64::MAX, 0);
+        let t = Resolution::from_option(0x80 | 63).unwrap().time(u64::MAX, 0);
         assert_eq!(t.secs, 1);
     }
 

@@ -34,14 +34,7 @@ pub(crate) enum Verdict {
 
 impl<R: Read> Source<R> {
     pub(crate) fn new(reader: R, chunk: usize) -> Self {
-        Source {
-            reader,
-            buf: vec![0; chunk.max(64)],
-            pos: 0,
-            end: 0,
-            base: 0,
-            eof: false,
-        }
+        Source { reader, buf: vec![0; chunk.max(64)], pos: 0, end: 0, base: 0, eof: false }
     }
 
     /// The unconsumed bytes currently in memory.
@@ -129,11 +122,7 @@ impl<R: Read> Source<R> {
     /// offsets that are multiples of `align` in the file. `check` gets the bytes from the
     /// candidate on and whether they run to the end of the file. Consumes the bytes before the
     /// accepted place and returns true, or consumes the rest of the file and returns false.
-    pub(crate) fn resync(
-        &mut self,
-        align: usize,
-        mut check: impl FnMut(&[u8], bool) -> Verdict,
-    ) -> io::Result<bool> {
+    pub(crate) fn resync(&mut self, align: usize, mut check: impl FnMut(&[u8], bool) -> Verdict) -> io::Result<bool> {
         let misalign = (self.offset() % align as u64) as usize;
         if misalign != 0 {
             let step = align - misalign;

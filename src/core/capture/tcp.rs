@@ -166,12 +166,7 @@ impl Stream {
         stats.tcp_gaps += 1;
         stats.tcp_bytes_skipped += cut;
         stats.tcp_bytes_missing += missing;
-        issues.push(CaptureErrorKind::TcpGap {
-            stream: self.id,
-            missing,
-            at: self.delivered,
-            dropped: cut,
-        });
+        issues.push(CaptureErrorKind::TcpGap { stream: self.id, missing, at: self.delivered, dropped: cut });
         self.head = self.buf.len();
         self.next_seq = self.next_seq.wrapping_add(missing as u32);
         self.delivered = at;
@@ -208,21 +203,13 @@ impl Stream {
         let pending = self.pending() as u64;
         if pending > 0 {
             stats.tcp_bytes_skipped += pending;
-            issues.push(CaptureErrorKind::TcpTruncated {
-                stream: self.id,
-                at: self.offset_of(self.head),
-                pending,
-            });
+            issues.push(CaptureErrorKind::TcpTruncated { stream: self.id, at: self.offset_of(self.head), pending });
         }
         self.buf.clear();
         self.head = 0;
     }
 
-    fn next_message(
-        &mut self,
-        stats: &mut CaptureStats,
-        issues: &mut Vec<CaptureErrorKind>,
-    ) -> Option<Range<usize>> {
+    fn next_message(&mut self, stats: &mut CaptureStats, issues: &mut Vec<CaptureErrorKind>) -> Option<Range<usize>> {
         loop {
             let avail = &self.buf[self.head..];
             if self.synced {
@@ -281,11 +268,7 @@ impl Stream {
         }
     }
 
-    fn wait_or_drop(
-        &mut self,
-        stats: &mut CaptureStats,
-        issues: &mut Vec<CaptureErrorKind>,
-    ) -> Option<Range<usize>> {
+    fn wait_or_drop(&mut self, stats: &mut CaptureStats, issues: &mut Vec<CaptureErrorKind>) -> Option<Range<usize>> {
         if self.closed {
             self.drop_pending(stats, issues);
         }
@@ -313,13 +296,7 @@ pub(crate) struct TcpReassembler {
 
 impl TcpReassembler {
     pub(crate) fn new(limits: TcpLimits) -> Self {
-        TcpReassembler {
-            streams: Vec::new(),
-            index: HashMap::new(),
-            free: Vec::new(),
-            limits,
-            clock: 0,
-        }
+        TcpReassembler { streams: Vec::new(), index: HashMap::new(), free: Vec::new(), limits, clock: 0 }
     }
 
     /// Feeds one segment. `track` says whether an untracked stream should start being tracked
@@ -396,11 +373,7 @@ impl TcpReassembler {
 
     /// At the end of the capture: skips the holes of every stream and lets it frame what is
     /// left. Returns the streams to drain.
-    pub(crate) fn close_all(
-        &mut self,
-        stats: &mut CaptureStats,
-        issues: &mut Vec<CaptureErrorKind>,
-    ) -> Vec<usize> {
+    pub(crate) fn close_all(&mut self, stats: &mut CaptureStats, issues: &mut Vec<CaptureErrorKind>) -> Vec<usize> {
         let mut open: Vec<usize> = self.index.values().copied().collect();
         open.sort_unstable();
         open.retain(|&i| {
@@ -411,26 +384,14 @@ impl TcpReassembler {
         open
     }
 
-    fn create(
-        &mut self,
-        id: StreamId,
-        stats: &mut CaptureStats,
-        issues: &mut Vec<CaptureErrorKind>,
-    ) -> usize {
+    fn create(&mut self, id: StreamId, stats: &mut CaptureStats, issues: &mut Vec<CaptureErrorKind>) -> usize {
         if self.index.len() >= self.limits.max_streams.max(1) {
-            let victim = self
-                .index
-                .values()
-                .copied()
-                .min_by_key(|&i| self.streams[i].last_use);
+            let victim = self.index.values().copied().min_by_key(|&i| self.streams[i].last_use);
             if let Some(v) = victim {
                 let s = &self.streams[v];
                 stats.tcp_streams_dropped += 1;
                 stats.tcp_bytes_skipped += (s.pending() + s.ahead_bytes) as u64;
-                issues.push(CaptureErrorKind::TcpStreamDropped {
-                    stream: s.id,
-                    limit: self.limits.max_streams,
-                });
+                issues.push(CaptureErrorKind::TcpStreamDropped { stream: s.id, limit: self.limits.max_streams });
                 self.index.remove(&s.id);
                 self.free.push(v);
             }
@@ -455,18 +416,11 @@ mod tests {
     use super::*;
     use std::net::SocketAddr;
 
-    const LIMITS: TcpLimits = TcpLimits {
-        max_streams: 8,
-        max_pending_bytes: 10_000,
-        max_pending_segments: 16,
-        gap_timeout_secs: 10,
-    };
+    const LIMITS: TcpLimits =
+        TcpLimits { max_streams: 8, max_pending_bytes: 10_000, max_pending_segments: 16, gap_timeout_secs: 10 };
 
     fn id() -> StreamId {
-        StreamId {
-            src: SocketAddr::from(([10, 0, 0, 1], 50000)),
-            dst: SocketAddr::from(([10, 0, 0, 2], 4739)),
-        }
+        StreamId { src: SocketAddr::from(([10, 0, 0, 1], 50000)), dst: SocketAddr::from(([10, 0, 0, 2], 4739)) }
     }
 
     /// An IPFIX message of `len` bytes (one data set) whose bytes after the header are `tag`.
@@ -513,15 +467,7 @@ mod tests {
                 payload,
             };
             let time = Timestamp::from_secs(self.now);
-            let Some(idx) = self.r.segment(
-                id(),
-                &t,
-                true,
-                time,
-                self.frame,
-                &mut self.stats,
-                &mut self.issues,
-            ) else {
+            let Some(idx) = self.r.segment(id(), &t, true, time, self.frame, &mut self.stats, &mut self.issues) else {
                 return Vec::new();
             };
             self.drain(idx)
@@ -623,22 +569,8 @@ mod tests {
         assert_eq!(h.stats.tcp_resyncs, 1);
         // The rest of message 1 (bytes 1500..2000) was skipped while looking for a header.
         assert_eq!(h.stats.tcp_bytes_skipped, 500);
-        assert!(matches!(
-            h.issues[0],
-            CaptureErrorKind::TcpGap {
-                missing: 500,
-                at: 1000,
-                ..
-            }
-        ));
-        assert!(matches!(
-            h.issues[1],
-            CaptureErrorKind::TcpResync {
-                skipped: 500,
-                at: 2000,
-                ..
-            }
-        ));
+        assert!(matches!(h.issues[0], CaptureErrorKind::TcpGap { missing: 500, at: 1000, .. }));
+        assert!(matches!(h.issues[1], CaptureErrorKind::TcpResync { skipped: 500, at: 2000, .. }));
     }
 
     #[test]
@@ -662,10 +594,7 @@ mod tests {
         assert_eq!(h.stats.tcp_bytes_missing, 1000);
         assert_eq!(h.stats.tcp_bytes_skipped, 0);
         // The stream goes on in order.
-        assert_eq!(
-            h.seg(s.wrapping_add(12_000), "A", &msgs[12]),
-            vec![(13, msgs[12].clone())]
-        );
+        assert_eq!(h.seg(s.wrapping_add(12_000), "A", &msgs[12]), vec![(13, msgs[12].clone())]);
     }
 
     #[test]
@@ -704,10 +633,7 @@ mod tests {
         assert!(h.seg(ISN.wrapping_add(1), "A", &a[..60]).is_empty());
         assert!(h.seg(ISN.wrapping_add(61), "FA", &[]).is_empty());
         assert_eq!(h.stats.tcp_bytes_skipped, 60);
-        assert!(matches!(
-            h.issues[0],
-            CaptureErrorKind::TcpTruncated { pending: 60, .. }
-        ));
+        assert!(matches!(h.issues[0], CaptureErrorKind::TcpTruncated { pending: 60, .. }));
     }
 
     #[test]
@@ -720,27 +646,19 @@ mod tests {
         h.seg(ISN, "S", &[]);
         // The message ends where the data ends, which is evidence enough to resume on it.
         assert_eq!(h.seg(ISN.wrapping_add(1), "A", &data), vec![(2, a)]);
-        assert!(matches!(
-            h.issues[0],
-            CaptureErrorKind::TcpNotIpfix { at: 0, .. }
-        ));
+        assert!(matches!(h.issues[0], CaptureErrorKind::TcpNotIpfix { at: 0, .. }));
         assert_eq!(h.stats.tcp_bytes_skipped, 40);
     }
 
     #[test]
     fn too_many_streams_drop_the_least_recently_used() {
-        let mut r = TcpReassembler::new(TcpLimits {
-            max_streams: 2,
-            ..LIMITS
-        });
+        let mut r = TcpReassembler::new(TcpLimits { max_streams: 2, ..LIMITS });
         let mut stats = CaptureStats::default();
         let mut issues = Vec::new();
         let payload = msg(100, 1);
         for port in [1u16, 2, 3] {
-            let sid = StreamId {
-                src: SocketAddr::from(([10, 0, 0, 1], port)),
-                dst: SocketAddr::from(([10, 0, 0, 2], 4739)),
-            };
+            let sid =
+                StreamId { src: SocketAddr::from(([10, 0, 0, 1], port)), dst: SocketAddr::from(([10, 0, 0, 2], 4739)) };
             let seg = Tcp {
                 sport: port,
                 dport: 4739,
@@ -751,20 +669,10 @@ mod tests {
                 rst: false,
                 payload: &payload[..50],
             };
-            r.segment(
-                sid,
-                &seg,
-                true,
-                Timestamp::default(),
-                1,
-                &mut stats,
-                &mut issues,
-            );
+            r.segment(sid, &seg, true, Timestamp::default(), 1, &mut stats, &mut issues);
         }
         assert_eq!(r.index.len(), 2);
         assert_eq!(stats.tcp_streams_dropped, 1);
-        assert!(
-            matches!(&issues[0], CaptureErrorKind::TcpStreamDropped { stream, .. } if stream.src.port() == 1)
-        );
+        assert!(matches!(&issues[0], CaptureErrorKind::TcpStreamDropped { stream, .. } if stream.src.port() == 1));
     }
 }

@@ -49,8 +49,7 @@ fn read_all<R: Read>(mut reader: CaptureReader<R>) -> (Vec<Got>, Vec<String>, Ca
 
 fn read_bytes(bytes: Vec<u8>, options: &CaptureOptions) -> (Vec<Got>, Vec<String>, CaptureStats) {
     let total = bytes.len() as u64;
-    let reader = CaptureReader::from_reader(Cursor::new(bytes), "test.pcap", Some(total), options)
-        .expect("a capture");
+    let reader = CaptureReader::from_reader(Cursor::new(bytes), "test.pcap", Some(total), options).expect("a capture");
     read_all(reader)
 }
 
@@ -74,20 +73,14 @@ fn testdata() -> Option<PathBuf> {
 /// Every capture of the manifest, by its path under `captures/`.
 fn manifest(dir: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("captures/MANIFEST.tsv")).unwrap();
-    text.lines()
-        .skip(1)
-        .filter_map(|l| l.split('\t').next())
-        .filter(|p| !p.is_empty())
-        .map(str::to_string)
-        .collect()
+    text.lines().skip(1).filter_map(|l| l.split('\t').next()).filter(|p| !p.is_empty()).map(str::to_string).collect()
 }
 
 /// tshark's answer: per frame, how many messages with at least one set it holds (one line
 /// with set index 1 per such message), and the total message count.
 fn tshark(dir: &Path, capture: &str) -> (BTreeMap<u64, usize>, u64) {
     let name = capture.replace('/', "__");
-    let sets =
-        std::fs::read_to_string(dir.join(format!("expected/tshark/{name}.sets.tsv"))).unwrap();
+    let sets = std::fs::read_to_string(dir.join(format!("expected/tshark/{name}.sets.tsv"))).unwrap();
     let mut frames = BTreeMap::new();
     for line in sets.lines().skip(1) {
         let cols: Vec<&str> = line.split('\t').collect();
@@ -95,20 +88,15 @@ fn tshark(dir: &Path, capture: &str) -> (BTreeMap<u64, usize>, u64) {
             *frames.entry(cols[0].parse().unwrap()).or_insert(0) += 1;
         }
     }
-    let summary: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("expected/tshark/SUMMARY.json")).unwrap(),
-    )
-    .unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected/tshark/SUMMARY.json")).unwrap()).unwrap();
     let messages = summary[capture]["messages"].as_u64().unwrap();
     (frames, messages)
 }
 
 fn read_capture(dir: &Path, capture: &str) -> (Vec<Got>, Vec<String>, CaptureStats) {
-    let reader = CaptureReader::open(
-        dir.join("captures").join(capture),
-        &CaptureOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let reader = CaptureReader::open(dir.join("captures").join(capture), &CaptureOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     read_all(reader)
 }
 
@@ -116,39 +104,24 @@ fn read_capture(dir: &Path, capture: &str) -> (Vec<Got>, Vec<String>, CaptureSta
 fn real_captures_match_tshark() {
     let Some(dir) = testdata() else { return };
     let captures = manifest(&dir);
-    assert!(
-        captures.len() >= 30,
-        "manifest lists {} captures",
-        captures.len()
-    );
+    assert!(captures.len() >= 30, "manifest lists {} captures", captures.len());
     for capture in &captures {
         let (expected_frames, expected_messages) = tshark(&dir, capture);
         let (msgs, errors, stats) = read_capture(&dir, capture);
         assert!(errors.is_empty(), "{capture}: {errors:#?}");
-        assert_eq!(
-            msgs.len() as u64,
-            expected_messages,
-            "{capture}: message count"
-        );
+        assert_eq!(msgs.len() as u64, expected_messages, "{capture}: message count");
         // A message with no set (a bare header) appears in no line of tshark's table.
         let mut frames = BTreeMap::new();
         for m in &msgs {
             let version = u16::from_be_bytes([m.payload[0], m.payload[1]]);
-            assert!(
-                version == 9 || version == 10,
-                "{capture}: frame {} version {version}",
-                m.frame
-            );
+            assert!(version == 9 || version == 10, "{capture}: frame {} version {version}", m.frame);
             let header = if version == 10 { 16 } else { 20 };
             if m.payload.len() > header {
                 *frames.entry(m.frame).or_insert(0) += 1;
             }
         }
         assert_eq!(frames, expected_frames, "{capture}: messages per frame");
-        assert_eq!(
-            stats.udp_messages + stats.tcp_messages + stats.file_messages,
-            msgs.len() as u64
-        );
+        assert_eq!(stats.udp_messages + stats.tcp_messages + stats.file_messages, msgs.len() as u64);
         println!("{capture}: {} messages, {stats:?}", msgs.len());
     }
 }
@@ -157,18 +130,9 @@ fn real_captures_match_tshark() {
 fn format_variants_keep_frames_times_and_bytes() {
     let Some(dir) = testdata() else { return };
     for (variant, original) in [
-        (
-            "format-variants/pmacct112_sll.pcapng",
-            "pmacct/112-IPFIXv10-CISCO-options-map-reassignment/traffic-00.pcap",
-        ),
-        (
-            "format-variants/softflowd_ipfix_tcp_biflow.pcapng",
-            "generated-softflowd/softflowd_ipfix_tcp_biflow.pcap",
-        ),
-        (
-            "format-variants/ipfix_yaf_nsec.pcap",
-            "logstash-wrapped/ipfix_yaf.pcap",
-        ),
+        ("format-variants/pmacct112_sll.pcapng", "pmacct/112-IPFIXv10-CISCO-options-map-reassignment/traffic-00.pcap"),
+        ("format-variants/softflowd_ipfix_tcp_biflow.pcapng", "generated-softflowd/softflowd_ipfix_tcp_biflow.pcap"),
+        ("format-variants/ipfix_yaf_nsec.pcap", "logstash-wrapped/ipfix_yaf.pcap"),
     ] {
         let (a, _, _) = read_capture(&dir, variant);
         let (b, _, _) = read_capture(&dir, original);
@@ -176,14 +140,7 @@ fn format_variants_keep_frames_times_and_bytes() {
         assert!(!a.is_empty());
         for (x, y) in a.iter().zip(&b) {
             // The nanosecond variant says so in its precision; the instant is the same.
-            assert_eq!(
-                Got {
-                    precision: y.precision,
-                    ..x.clone()
-                },
-                *y,
-                "{variant}"
-            );
+            assert_eq!(Got { precision: y.precision, ..x.clone() }, *y, "{variant}");
         }
     }
     let (ns, _, _) = read_capture(&dir, "format-variants/ipfix_yaf_nsec.pcap");
@@ -193,19 +150,12 @@ fn format_variants_keep_frames_times_and_bytes() {
 #[test]
 fn real_tcp_capture_reassembles_messages_split_over_segments() {
     let Some(dir) = testdata() else { return };
-    let (msgs, _, stats) =
-        read_capture(&dir, "generated-softflowd/softflowd_ipfix_tcp_biflow.pcap");
+    let (msgs, _, stats) = read_capture(&dir, "generated-softflowd/softflowd_ipfix_tcp_biflow.pcap");
     assert!(msgs.iter().all(|m| m.transport == Transport::Tcp));
-    assert!(
-        msgs.iter()
-            .all(|m| m.collector.map(|c| c.port()) == Some(4739))
-    );
+    assert!(msgs.iter().all(|m| m.collector.map(|c| c.port()) == Some(4739)));
     // Each message's length field covers exactly its bytes.
     for m in &msgs {
-        assert_eq!(
-            usize::from(u16::from_be_bytes([m.payload[2], m.payload[3]])),
-            m.payload.len()
-        );
+        assert_eq!(usize::from(u16::from_be_bytes([m.payload[2], m.payload[3]])), m.payload.len());
     }
     assert_eq!((stats.tcp_gaps, stats.tcp_bytes_skipped), (0, 0));
 }
@@ -215,11 +165,7 @@ fn real_ipfix_file_numbers_messages_and_times_them_by_export_time() {
     let Some(dir) = testdata() else { return };
     let (msgs, _, _) = read_capture(&dir, "ipfixcol2/example_flows.ipfix");
     assert_eq!(msgs.len(), 68);
-    assert!(
-        msgs.iter()
-            .enumerate()
-            .all(|(i, m)| m.frame == i as u64 + 1)
-    );
+    assert!(msgs.iter().enumerate().all(|(i, m)| m.frame == i as u64 + 1));
     let first = &msgs[0];
     assert_eq!(first.transport, Transport::File);
     assert_eq!((first.exporter, first.collector), (None, None));
@@ -273,14 +219,9 @@ fn eth_udp(sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
 
 /// A TCP segment from the exporter to the collector (or back, when `back`), flags from "SAFR".
 fn eth_tcp(back: bool, seq: u32, flags: &str, payload: &[u8]) -> Vec<u8> {
-    let (src, dst, sport, dport) = if back {
-        ([10, 0, 0, 2], [10, 0, 0, 1], 4739, 50000)
-    } else {
-        ([10, 0, 0, 1], [10, 0, 0, 2], 50000, 4739)
-    };
-    let mut b = PacketBuilder::ethernet2([1; 6], [2; 6])
-        .ipv4(src, dst, 64)
-        .tcp(sport, dport, seq, 65535);
+    let (src, dst, sport, dport) =
+        if back { ([10, 0, 0, 2], [10, 0, 0, 1], 4739, 50000) } else { ([10, 0, 0, 1], [10, 0, 0, 2], 50000, 4739) };
+    let mut b = PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64).tcp(sport, dport, seq, 65535);
     if flags.contains('S') {
         b = b.syn();
     }
@@ -422,26 +363,15 @@ struct PcapNg {
 
 impl PcapNg {
     fn new() -> Self {
-        PcapNg {
-            out: Vec::new(),
-            big_endian: false,
-        }
+        PcapNg { out: Vec::new(), big_endian: false }
     }
 
     fn u16(&self, v: u16) -> [u8; 2] {
-        if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
+        if self.big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
     }
 
     fn u32(&self, v: u32) -> [u8; 4] {
-        if self.big_endian {
-            v.to_be_bytes()
-        } else {
-            v.to_le_bytes()
-        }
+        if self.big_endian { v.to_be_bytes() } else { v.to_le_bytes() }
     }
 
     fn block(&mut self, block_type: u32, body: &[u8]) -> usize {
@@ -483,13 +413,7 @@ impl PcapNg {
 
     fn epb(&mut self, iface: u32, ticks: u64, data: &[u8]) -> usize {
         let mut body = Vec::new();
-        for v in [
-            iface,
-            (ticks >> 32) as u32,
-            ticks as u32,
-            data.len() as u32,
-            data.len() as u32,
-        ] {
+        for v in [iface, (ticks >> 32) as u32, ticks as u32, data.len() as u32, data.len() as u32] {
             body.extend_from_slice(&self.u32(v));
         }
         body.extend_from_slice(data);
@@ -499,12 +423,7 @@ impl PcapNg {
     fn pb(&mut self, iface: u16, ticks: u64, data: &[u8]) {
         let mut body = self.u16(iface).to_vec();
         body.extend_from_slice(&self.u16(0));
-        for v in [
-            (ticks >> 32) as u32,
-            ticks as u32,
-            data.len() as u32,
-            data.len() as u32,
-        ] {
+        for v in [(ticks >> 32) as u32, ticks as u32, data.len() as u32, data.len() as u32] {
             body.extend_from_slice(&self.u32(v));
         }
         body.extend_from_slice(data);
@@ -540,9 +459,7 @@ fn frames_and_payloads(msgs: &[Got]) -> Vec<(u64, Vec<u8>)> {
 
 #[test]
 fn tcp_stream_is_reassembled_and_framed() {
-    let m: Vec<Vec<u8>> = (0..9)
-        .map(|i| ipfix_msg(300 + i * 10, i as u8 + 1))
-        .collect();
+    let m: Vec<Vec<u8>> = (0..9).map(|i| ipfix_msg(300 + i * 10, i as u8 + 1)).collect();
     let isn = 0xffff_ff00u32; // sequence numbers wrap during the stream
     let seq = |at: usize| isn.wrapping_add(1).wrapping_add(at as u32);
     let mut at = 0;
@@ -579,9 +496,11 @@ fn tcp_stream_is_reassembled_and_framed() {
         (11, m[8].clone()),
     ];
     assert_eq!(frames_and_payloads(&msgs), want);
-    assert!(msgs.iter().all(|g| g.transport == Transport::Tcp
-        && g.exporter == Some(exporter())
-        && g.collector == Some(collector())));
+    assert!(
+        msgs.iter().all(|g| g.transport == Transport::Tcp
+            && g.exporter == Some(exporter())
+            && g.collector == Some(collector()))
+    );
     assert_eq!(
         errors,
         vec![format!(
@@ -594,10 +513,7 @@ fn tcp_stream_is_reassembled_and_framed() {
     assert_eq!(stats.tcp_messages, 7);
     assert_eq!(stats.tcp_retransmissions, 1);
     assert_eq!(stats.tcp_out_of_order, 2);
-    assert_eq!(
-        (stats.tcp_gaps, stats.tcp_bytes_missing),
-        (1, m[7].len() as u64)
-    );
+    assert_eq!((stats.tcp_gaps, stats.tcp_bytes_missing), (1, m[7].len() as u64));
     assert_eq!(stats.frames, 12);
 }
 
@@ -636,21 +552,13 @@ fn ip_fragments_are_reassembled_and_bounded() {
         eth6(&v6[0]),
     ];
     let (msgs, errors, stats) = read_both(pcap(1, &frames), &CaptureOptions::default());
-    assert_eq!(
-        frames_and_payloads(&msgs),
-        vec![(3, big), (5, ipfix_msg(40, 8)), (7, ipfix_msg(1800, 7))]
-    );
+    assert_eq!(frames_and_payloads(&msgs), vec![(3, big), (5, ipfix_msg(40, 8)), (7, ipfix_msg(1800, 7))]);
     assert_eq!(msgs[0].exporter, Some(exporter()));
     assert_eq!(msgs[2].exporter.map(|e| e.ip().is_ipv6()), Some(true));
-    assert_eq!(
-        (stats.fragments_reassembled, stats.fragments_dropped),
-        (2, 1)
-    );
+    assert_eq!((stats.fragments_reassembled, stats.fragments_dropped), (2, 1));
     assert_eq!(
         errors,
-        vec![
-            "test.pcap: 1 incomplete IP datagram(s) dropped: still incomplete at the end of the capture"
-        ]
+        vec!["test.pcap: 1 incomplete IP datagram(s) dropped: still incomplete at the end of the capture"]
     );
 }
 
@@ -666,14 +574,8 @@ fn fragments_of_a_datagram_that_never_completes_time_out() {
     bytes.extend(pcap_record(false, T0 + 60, 1, &frames[2]));
     let (msgs, errors, stats) = read_both(bytes, &CaptureOptions::default());
     assert_eq!(frames_and_payloads(&msgs), vec![(3, ipfix_msg(2000, 7))]);
-    assert_eq!(
-        (stats.fragments_reassembled, stats.fragments_dropped),
-        (1, 1)
-    );
-    assert!(
-        errors[0].starts_with("test.pcap: frame 2 at offset "),
-        "{errors:?}"
-    );
+    assert_eq!((stats.fragments_reassembled, stats.fragments_dropped), (1, 1));
+    assert!(errors[0].starts_with("test.pcap: frame 2 at offset "), "{errors:?}");
     assert!(errors[0].ends_with("not completed within the reassembly timeout"));
 }
 
@@ -681,61 +583,29 @@ fn fragments_of_a_datagram_that_never_completes_time_out() {
 fn link_types_vlan_qinq_sll_sll2_loopback_raw() {
     let msg = ipfix_msg(60, 1);
     let mut ip4 = Vec::new();
-    PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-        .udp(50000, 4739)
-        .write(&mut ip4, &msg)
-        .unwrap();
+    PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(50000, 4739).write(&mut ip4, &msg).unwrap();
     let mut ip6 = Vec::new();
-    PacketBuilder::ipv6([1; 16], [2; 16], 64)
-        .udp(50000, 4739)
-        .write(&mut ip6, &msg)
-        .unwrap();
+    PacketBuilder::ipv6([1; 16], [2; 16], 64).udp(50000, 4739).write(&mut ip6, &msg).unwrap();
     let vlan = |ids: &[u16]| {
         let mut f = [[2u8; 6], [1u8; 6]].concat();
         for (i, id) in ids.iter().enumerate() {
-            f.extend_from_slice(if i == 0 && ids.len() > 1 {
-                &[0x88, 0xa8]
-            } else {
-                &[0x81, 0x00]
-            });
+            f.extend_from_slice(if i == 0 && ids.len() > 1 { &[0x88, 0xa8] } else { &[0x81, 0x00] });
             f.extend_from_slice(&id.to_be_bytes());
         }
         f.extend_from_slice(&[0x08, 0x00]);
         f.extend_from_slice(&ip4);
         f
     };
-    let sll = [
-        vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00],
-        ip4.clone(),
-    ]
-    .concat();
-    let sll2 = [
-        vec![
-            0x86, 0xdd, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
-        ],
-        ip6.clone(),
-    ]
-    .concat();
+    let sll = [vec![0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00], ip4.clone()].concat();
+    let sll2 = [vec![0x86, 0xdd, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0], ip6.clone()].concat();
     let cases: Vec<(u32, Vec<u8>, &str)> = vec![
         (1, vlan(&[5]), "10.0.0.1:50000"),
         (1, vlan(&[5, 6]), "10.0.0.1:50000"),
         (113, sll, "10.0.0.1:50000"),
         (276, sll2, "[101:101:101:101:101:101:101:101]:50000"),
-        (
-            0,
-            [vec![2, 0, 0, 0], ip4.clone()].concat(),
-            "10.0.0.1:50000",
-        ),
-        (
-            0,
-            [vec![0, 0, 0, 30], ip6.clone()].concat(),
-            "[101:101:101:101:101:101:101:101]:50000",
-        ),
-        (
-            108,
-            [vec![0, 0, 0, 2], ip4.clone()].concat(),
-            "10.0.0.1:50000",
-        ),
+        (0, [vec![2, 0, 0, 0], ip4.clone()].concat(), "10.0.0.1:50000"),
+        (0, [vec![0, 0, 0, 30], ip6.clone()].concat(), "[101:101:101:101:101:101:101:101]:50000"),
+        (108, [vec![0, 0, 0, 2], ip4.clone()].concat(), "10.0.0.1:50000"),
         (101, ip4.clone(), "10.0.0.1:50000"),
         (229, ip6.clone(), "[101:101:101:101:101:101:101:101]:50000"),
     ];
@@ -764,22 +634,12 @@ fn sniffing_finds_ipfix_and_netflow_on_other_ports() {
     ];
     let bytes = pcap(1, &frames);
     let (msgs, _, stats) = read_both(bytes.clone(), &CaptureOptions::default());
-    assert_eq!(
-        msgs.iter().map(|m| m.frame).collect::<Vec<_>>(),
-        vec![1, 2, 3]
-    );
+    assert_eq!(msgs.iter().map(|m| m.frame).collect::<Vec<_>>(), vec![1, 2, 3]);
     assert_eq!((stats.udp_messages, stats.non_ipfix_packets), (3, 2));
-    let strict = CaptureOptions {
-        sniff: false,
-        ..CaptureOptions::default()
-    };
+    let strict = CaptureOptions { sniff: false, ..CaptureOptions::default() };
     let (msgs, _, _) = read_bytes(bytes.clone(), &strict);
     assert_eq!(msgs.iter().map(|m| m.frame).collect::<Vec<_>>(), vec![3]);
-    let other_ports = CaptureOptions {
-        ports: vec![5353],
-        sniff: false,
-        ..CaptureOptions::default()
-    };
+    let other_ports = CaptureOptions { ports: vec![5353], sniff: false, ..CaptureOptions::default() };
     let (msgs, _, _) = read_bytes(bytes, &other_ports);
     assert_eq!(msgs.iter().map(|m| m.frame).collect::<Vec<_>>(), vec![4]);
 }
@@ -797,18 +657,13 @@ fn pcap_byte_orders_and_nanosecond_magic() {
         bytes.extend(pcap_record(big_endian, T0, frac, &frame));
         let (msgs, errors, _) = read(bytes);
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(
-            (msgs[0].secs, msgs[0].nanos, msgs[0].precision),
-            (i64::from(T0), want_nanos, precision)
-        );
+        assert_eq!((msgs[0].secs, msgs[0].nanos, msgs[0].precision), (i64::from(T0), want_nanos, precision));
     }
 }
 
 #[test]
 fn corrupt_pcap_record_header_is_reported_and_resynchronised() {
-    let frames: Vec<Vec<u8>> = (0..5)
-        .map(|i| eth_udp(50000, 4739, &ipfix_msg(60, i)))
-        .collect();
+    let frames: Vec<Vec<u8>> = (0..5).map(|i| eth_udp(50000, 4739, &ipfix_msg(60, i))).collect();
     let (mut bytes, offsets) = pcap_with_offsets(1, &frames);
     // Record 3 claims 70000 captured bytes.
     bytes[offsets[2] + 8..offsets[2] + 12].copy_from_slice(&70000u32.to_le_bytes());
@@ -846,27 +701,18 @@ fn garbage_to_the_end_gives_up_once() {
     assert_eq!(msgs.len(), 1);
     assert_eq!(offsets.len(), 1);
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(
-        errors[0].contains(&format!("frame 2 at offset {end}")),
-        "{errors:?}"
-    );
-    assert!(
-        errors[0]
-            .ends_with("no plausible record follows; the last 500 bytes of the file were skipped")
-    );
+    assert!(errors[0].contains(&format!("frame 2 at offset {end}")), "{errors:?}");
+    assert!(errors[0].ends_with("no plausible record follows; the last 500 bytes of the file were skipped"));
 }
 
 #[test]
 fn truncated_pcap_ends_with_one_report() {
-    let frames: Vec<Vec<u8>> = (0..3)
-        .map(|i| eth_udp(50000, 4739, &ipfix_msg(60, i)))
-        .collect();
+    let frames: Vec<Vec<u8>> = (0..3).map(|i| eth_udp(50000, 4739, &ipfix_msg(60, i))).collect();
     let (bytes, offsets) = pcap_with_offsets(1, &frames);
     // Cut inside the last record's data, then inside its header.
-    for (cut, what, needed) in [
-        (offsets[2] + 16 + 10, "a pcap record", 16 + frames[2].len()),
-        (offsets[2] + 9, "a pcap record header", 16),
-    ] {
+    for (cut, what, needed) in
+        [(offsets[2] + 16 + 10, "a pcap record", 16 + frames[2].len()), (offsets[2] + 9, "a pcap record header", 16)]
+    {
         let (msgs, errors, stats) = read_both(bytes[..cut].to_vec(), &CaptureOptions::default());
         assert_eq!(msgs.len(), 2);
         assert_eq!(
@@ -886,26 +732,12 @@ fn pcapng_sections_interfaces_and_resolutions() {
     let msg = ipfix_msg(48, 1);
     let eth = eth_udp(50000, 4739, &msg);
     let mut raw = Vec::new();
-    PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64)
-        .udp(50000, 4739)
-        .write(&mut raw, &msg)
-        .unwrap();
-    let sll2 = [
-        vec![
-            0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0,
-        ],
-        raw.clone(),
-    ]
-    .concat();
+    PacketBuilder::ipv4([10, 0, 0, 1], [10, 0, 0, 2], 64).udp(50000, 4739).write(&mut raw, &msg).unwrap();
+    let sll2 = [vec![0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0], raw.clone()].concat();
     let mut ng = PcapNg::new();
     ng.section(false);
     ng.interface(1, 0, &[(9, vec![9])]);
-    let offset_1000 = ng
-        .u32(1000)
-        .iter()
-        .chain(&ng.u32(0))
-        .copied()
-        .collect::<Vec<u8>>();
+    let offset_1000 = ng.u32(1000).iter().chain(&ng.u32(0)).copied().collect::<Vec<u8>>();
     ng.interface(101, 0, &[(9, vec![0x80 | 20]), (14, offset_1000)]);
     ng.epb(0, u64::from(T0) * 1_000_000_000 + 123_456_789, &eth);
     ng.epb(1, (5 << 20) | (1 << 19), &raw);
@@ -918,10 +750,7 @@ fn pcapng_sections_interfaces_and_resolutions() {
     ng.pb(0, u64::from(T0) * 1_000_000 + 43, &sll2);
     let (msgs, errors, stats) = read_both(ng.out, &CaptureOptions::default());
     assert!(errors.is_empty(), "{errors:?}");
-    let times: Vec<(u64, i64, u32, Precision)> = msgs
-        .iter()
-        .map(|m| (m.frame, m.secs, m.nanos, m.precision))
-        .collect();
+    let times: Vec<(u64, i64, u32, Precision)> = msgs.iter().map(|m| (m.frame, m.secs, m.nanos, m.precision)).collect();
     let t0 = i64::from(T0);
     assert_eq!(
         times,
@@ -960,27 +789,12 @@ fn damaged_pcapng_blocks_are_skipped_or_scanned_past() {
     assert_eq!(tags, vec![(1, 1), (2, 3), (3, 5)]);
     assert_eq!((msgs[0].secs, msgs[0].nanos), (i64::from(T0), 7));
     assert_eq!(errors.len(), 4, "{errors:?}");
-    assert!(
-        errors[0].contains("at offset 28: pcapng block of type 0x1 rejected"),
-        "{errors:?}"
-    );
-    assert!(
-        errors[0].ends_with("were read leniently; block skipped"),
-        "{errors:?}"
-    );
-    assert!(errors[1].contains(&format!(
-        "frame 2 at offset {broken}: pcapng block of type 0x6"
-    )));
-    assert!(
-        errors[1].ends_with(&format!("resynchronised at offset {next}")),
-        "{errors:?}"
-    );
-    assert!(errors[2].contains(&format!(
-        "at offset {stray}: packet block refers to interface 7"
-    )));
-    assert!(errors[3].contains(&format!(
-        "at offset {cut}: the file ends inside a pcapng block"
-    )));
+    assert!(errors[0].contains("at offset 28: pcapng block of type 0x1 rejected"), "{errors:?}");
+    assert!(errors[0].ends_with("were read leniently; block skipped"), "{errors:?}");
+    assert!(errors[1].contains(&format!("frame 2 at offset {broken}: pcapng block of type 0x6")));
+    assert!(errors[1].ends_with(&format!("resynchronised at offset {next}")), "{errors:?}");
+    assert!(errors[2].contains(&format!("at offset {stray}: packet block refers to interface 7")));
+    assert!(errors[3].contains(&format!("at offset {cut}: the file ends inside a pcapng block")));
     assert_eq!((stats.corrupt_records, stats.truncated), (3, 1));
 }
 
@@ -998,14 +812,8 @@ fn ipfix_file_with_damage_and_a_cut_end() {
     let cut = bytes.len();
     bytes.extend_from_slice(&ipfix_msg(100, 9)[..30]);
     let (msgs, errors, stats) = read_both(bytes, &CaptureOptions::default());
-    assert_eq!(
-        msgs.iter().map(|m| m.frame).collect::<Vec<_>>(),
-        vec![1, 2, 3, 4, 5]
-    );
-    assert!(
-        msgs.iter()
-            .all(|m| m.transport == Transport::File && m.secs == i64::from(T0))
-    );
+    assert_eq!(msgs.iter().map(|m| m.frame).collect::<Vec<_>>(), vec![1, 2, 3, 4, 5]);
+    assert!(msgs.iter().all(|m| m.transport == Transport::File && m.secs == i64::from(T0)));
     assert_eq!(msgs[4].payload.len(), 16);
     assert_eq!(
         errors,
@@ -1018,10 +826,7 @@ fn ipfix_file_with_damage_and_a_cut_end() {
             ),
         ]
     );
-    assert_eq!(
-        (stats.file_messages, stats.corrupt_records, stats.truncated),
-        (5, 1, 1)
-    );
+    assert_eq!((stats.file_messages, stats.corrupt_records, stats.truncated), (5, 1, 1));
 }
 
 #[test]
@@ -1029,41 +834,28 @@ fn not_a_capture_is_fatal() {
     for (bytes, detail) in [
         (b"hello, world".to_vec(), "but it starts with 68656c6c"),
         (Vec::new(), "the file is only 0 bytes long"),
-        (
-            pcap_header(false, false, 65535, 1)[..10].to_vec(),
-            "a pcap file header needs 24 bytes, the file has 10",
-        ),
+        (pcap_header(false, false, 65535, 1)[..10].to_vec(), "a pcap file header needs 24 bytes, the file has 10"),
     ] {
-        let err =
-            CaptureReader::from_reader(Cursor::new(bytes), "x", None, &CaptureOptions::default())
-                .err()
-                .expect("an error");
+        let err = CaptureReader::from_reader(Cursor::new(bytes), "x", None, &CaptureOptions::default())
+            .err()
+            .expect("an error");
         assert!(err.is_fatal());
-        assert!(
-            err.to_string()
-                .starts_with("x: offset 0: not a capture file: "),
-            "{err}"
-        );
+        assert!(err.to_string().starts_with("x: offset 0: not a capture file: "), "{err}");
         assert!(err.to_string().ends_with(detail), "{err}");
     }
-    let missing = CaptureReader::open("/nonexistent/x.pcap", &CaptureOptions::default())
-        .err()
-        .expect("an error");
+    let missing = CaptureReader::open("/nonexistent/x.pcap", &CaptureOptions::default()).err().expect("an error");
     assert!(missing.is_fatal());
     assert!(matches!(*missing.kind, CaptureErrorKind::Open(_)));
 }
 
 #[test]
 fn progress_counts_bytes_consumed() {
-    let frames: Vec<Vec<u8>> = (0..50)
-        .map(|i| eth_udp(50000, 4739, &ipfix_msg(600, i)))
-        .collect();
+    let frames: Vec<Vec<u8>> = (0..50).map(|i| eth_udp(50000, 4739, &ipfix_msg(600, i))).collect();
     let bytes = pcap(1, &frames);
     let total = bytes.len() as u64;
     let mut options = CaptureOptions::default();
     options.limits.read_chunk = 4096;
-    let mut reader =
-        CaptureReader::from_reader(Cursor::new(bytes), "p", Some(total), &options).unwrap();
+    let mut reader = CaptureReader::from_reader(Cursor::new(bytes), "p", Some(total), &options).unwrap();
     assert_eq!(reader.format(), CaptureFormat::Pcap);
     assert_eq!(reader.total_bytes(), Some(total));
     let mut last = reader.bytes_consumed();

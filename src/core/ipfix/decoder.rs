@@ -117,7 +117,8 @@ impl Default for DecoderConfig {
 
 /// Counters of one observation domain of one session (or, for messages whose header could not
 /// be read, of the session itself).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DomainStats {
     pub messages: u64,
     pub bytes: u64,

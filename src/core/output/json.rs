@@ -67,7 +67,7 @@ impl JsonWriter {
                 p.push(b'"');
             }
         }
-        let mut num = |p: &mut Vec<u8>, key: &str, v: u64| {
+        let num = |p: &mut Vec<u8>, key: &str, v: u64| {
             p.extend_from_slice(b",\"");
             p.extend_from_slice(key.as_bytes());
             p.extend_from_slice(b"\":");
@@ -81,7 +81,11 @@ impl JsonWriter {
             num(p, "sysUptime", up as u64);
         }
         num(p, "templateId", r.record.template.id as u64);
-        p.extend_from_slice(if r.record.template.is_options() { b",\"kind\":\"options\"" } else { b",\"kind\":\"data\"" });
+        p.extend_from_slice(if r.record.template.is_options() {
+            b",\"kind\":\"options\""
+        } else {
+            b",\"kind\":\"data\""
+        });
         if r.late {
             p.extend_from_slice(b",\"late\":true");
         }
@@ -112,9 +116,15 @@ fn fields(record: DataRecord<'_>, templates: &Templates, out: &mut Vec<u8>, dept
                     if k > 0 {
                         out.push(b',');
                     }
-                    let v = if i as usize == index { Some(Value::decode(field.data_type, raw)) } else { record.value(i as usize) };
+                    let v = if i as usize == index {
+                        Some(Value::decode(field.data_type, raw))
+                    } else {
+                        record.value(i as usize)
+                    };
                     match v {
-                        Some(v) if record.template.fields[i as usize].spec.length != 0 => value(&v, templates, out, depth),
+                        Some(v) if record.template.fields[i as usize].spec.length != 0 => {
+                            value(&v, templates, out, depth)
+                        }
                         _ => out.extend_from_slice(b"null"),
                     }
                 }

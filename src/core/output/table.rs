@@ -30,7 +30,18 @@ impl TablePrinter {
         if self.with_frame {
             h.push("FRAME");
         }
-        h.extend(["TIME", "EXPORTER", "DOMAIN", "TEMPLATE", "KIND", "SOURCE", "DESTINATION", "PROTO", "PACKETS", "BYTES"]);
+        h.extend([
+            "TIME",
+            "EXPORTER",
+            "DOMAIN",
+            "TEMPLATE",
+            "KIND",
+            "SOURCE",
+            "DESTINATION",
+            "PROTO",
+            "PACKETS",
+            "BYTES",
+        ]);
         if self.wide {
             h.push("FIELDS");
         }
@@ -110,7 +121,8 @@ impl TablePrinter {
             out.push(b'\n');
         }
         let widths = table.column_max_content_widths();
-        self.widths = widths.iter().zip(self.widths.iter().chain(std::iter::repeat(&0))).map(|(a, b)| *a.max(b)).collect();
+        self.widths =
+            widths.iter().zip(self.widths.iter().chain(std::iter::repeat(&0))).map(|(a, b)| *a.max(b)).collect();
         self.header_done = true;
     }
 }

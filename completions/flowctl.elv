@@ -1,0 +1,95 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[flowctl] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'flowctl'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'flowctl'= {
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+            cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+            cand generate-docs 'generate-docs'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;decode'= {
+            cand -p 'UDP/TCP port that carries IPFIX or NetFlow (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)'
+            cand --port 'UDP/TCP port that carries IPFIX or NetFlow (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)'
+            cand -n 'Stop after this many records'
+            cand --count 'Stop after this many records'
+            cand --template-lifetime 'How long a template received over UDP stays valid without being re-sent (0 = forever)'
+            cand --template-wait 'How long data that arrived before its template waits for it'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --no-sniff 'Only decode packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header'
+            cand --stats 'Print a summary per exporter and observation domain (messages, templates, records, data waiting for templates, malformed messages, sequence gaps) instead of the records'
+            cand --strict 'Exit with status 1 when a packet, block or message was malformed'
+            cand --no-progress 'Do not draw a progress bar on a terminal'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;completion'= {
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;generate-docs'= {
+            cand --out 'Directory that receives completions/ and man/'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;help'= {
+            cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+            cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+            cand generate-docs 'generate-docs'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;help;decode'= {
+        }
+        &'flowctl;help;completion'= {
+        }
+        &'flowctl;help;generate-docs'= {
+        }
+        &'flowctl;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

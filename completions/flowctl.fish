@@ -1,0 +1,79 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_flowctl_global_optspecs
+    string join \n o/output= v/verbose log-format= h/help V/version
+end
+
+function __fish_flowctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_flowctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_flowctl_using_subcommand
+    set -l cmd (__fish_flowctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c flowctl -n "__fish_flowctl_needs_command" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_needs_command" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_needs_command" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_needs_command" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s p -l port -d 'UDP/TCP port that carries IPFIX or NetFlow (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s n -l count -d 'Stop after this many records' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent (0 = forever)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-wait -d 'How long data that arrived before its template waits for it' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l no-sniff -d 'Only decode packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l stats -d 'Print a summary per exporter and observation domain (messages, templates, records, data waiting for templates, malformed messages, sequence gaps) instead of the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l strict -d 'Exit with status 1 when a packet, block or message was malformed'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l no-progress -d 'Do not draw a progress bar on a terminal'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l out -d 'Directory that receives completions/ and man/' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
