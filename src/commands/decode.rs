@@ -70,6 +70,7 @@ pub fn run(args: DecodeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
         stats: args.stats,
         count: args.count,
         progress: !args.no_progress,
+        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let report = decode::run(&opts, std::io::stdout().lock())?;
     Ok(if args.strict && report.problems > 0 { ExitStatus::Failure } else { ExitStatus::Success })

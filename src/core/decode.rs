@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
-use tracing::{debug, warn};
+use tracing::{debug, info, warn};
 
 use crate::core::capture::{CaptureOptions, CaptureReader, CaptureStats};
 use crate::core::ipfix::decoder::{Decoder, DecoderConfig, DomainStats, Origin, RecordRef, SessionKey, Visitor};
@@ -31,6 +31,8 @@ pub struct DecodeOptions {
     pub count: Option<u64>,
     /// Show a progress bar on stderr (only drawn when stderr is a terminal).
     pub progress: bool,
+    /// Threads that format JSON (1 formats on the decoding thread).
+    pub workers: usize,
 }
 
 /// What a run found.
@@ -41,31 +43,38 @@ pub struct DecodeReport {
     pub problems: u64,
 }
 
-/// First this many problems of each cause are warnings; the rest go to the debug log.
-const WARNINGS_PER_CAUSE: u64 = 10;
+/// The first this many problems of each cause are logged at their level; the rest at debug.
+const LOGGED_PER_CAUSE: u64 = 10;
 
-/// Logs problems, a few per cause, and counts them all.
+/// Logs problems, a few per cause, and counts them all. Damage (a malformed message, a corrupt
+/// block) is a warning; things handled by the rules (an ignored withdrawal, non-zero padding,
+/// data whose template never came) are notes that `-v` shows.
 #[derive(Default)]
 struct ProblemLog {
-    counts: HashMap<&'static str, u64>,
+    counts: HashMap<&'static str, (u64, bool)>,
 }
 
 impl ProblemLog {
-    fn report(&mut self, cause: &'static str, message: impl FnOnce() -> String) {
-        let n = self.counts.entry(cause).or_insert(0);
+    fn report(&mut self, cause: &'static str, damage: bool, message: impl FnOnce() -> String) {
+        let (n, _) = self.counts.entry(cause).or_insert((0, damage));
         *n += 1;
-        if *n <= WARNINGS_PER_CAUSE {
-            warn!("{}", message());
-        } else {
-            debug!("{}", message());
+        match (*n <= LOGGED_PER_CAUSE, damage) {
+            (true, true) => warn!("{}", message()),
+            (true, false) => info!("{}", message()),
+            (false, _) => debug!("{}", message()),
         }
     }
 
     fn summarize(&self) {
-        let mut causes: Vec<_> = self.counts.iter().filter(|(_, n)| **n > WARNINGS_PER_CAUSE).collect();
+        let mut causes: Vec<_> = self.counts.iter().filter(|(_, (n, _))| *n > LOGGED_PER_CAUSE).collect();
         causes.sort();
-        for (cause, n) in causes {
-            warn!("{} more {cause} problems not shown (-vv shows them all)", n - WARNINGS_PER_CAUSE);
+        for (cause, (n, damage)) in causes {
+            let more = n - LOGGED_PER_CAUSE;
+            if *damage {
+                warn!("{more} more {cause} problems not shown (-vv shows them all)");
+            } else {
+                info!("{more} more {cause} notes not shown (-vv shows them all)");
+            }
         }
     }
 }
@@ -103,7 +112,7 @@ impl<W: Write> Visitor for Sink<'_, W> {
             self.problems += 1;
         }
         let file = self.file;
-        self.log.report(error.cause(), || {
+        self.log.report(error.cause(), error.is_malformed(), || {
             let from = origin.exporter.map(|a| format!(" from {a}")).unwrap_or_default();
             format!("{}: frame {}{from}: {error}", file.display(), origin.frame)
         });
@@ -115,7 +124,7 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
     let mut decoder = Decoder::new(opts.decoder.clone());
     let mut log = ProblemLog::default();
     let mut report = DecodeReport::default();
-    let mut printer = RecordPrinter::new(opts.format, out, true);
+    let mut printer = RecordPrinter::new(opts.format, out, true).with_workers(opts.workers);
     let mut files = Vec::new();
     for (index, path) in opts.files.iter().enumerate() {
         let mut reader =
@@ -150,7 +159,7 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
                 }
                 Err(e) => {
                     sink.problems += 1;
-                    sink.log.report(e.kind.cause(), || e.to_string());
+                    sink.log.report(e.kind.cause(), true, || e.to_string());
                 }
             }
             messages += 1;

@@ -159,6 +159,42 @@ impl Timestamp {
     }
 }
 
+/// Formats many timestamps that share their seconds (the records of one message usually do,
+/// with a start and an end time each): the date and time of day are computed once per distinct
+/// second and kept in a small direct-mapped cache.
+#[derive(Clone, Debug, Default)]
+pub struct Rfc3339Cache {
+    slots: [(Option<i64>, [u8; 32], u8); 4],
+}
+
+impl Rfc3339Cache {
+    /// Appends `t` as RFC 3339 to `out`.
+    #[inline]
+    pub fn write(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+        let slot = &mut self.slots[(t.secs & 3) as usize];
+        if slot.0 != Some(t.secs) {
+            let whole = Timestamp { secs: t.secs, nanos: 0, precision: Precision::Seconds };
+            // Without the trailing 'Z'.
+            slot.2 = (whole.write_rfc3339(&mut slot.1) - 1) as u8;
+            slot.0 = Some(t.secs);
+        }
+        out.extend_from_slice(&slot.1[..slot.2 as usize]);
+        let digits = t.precision.digits();
+        if digits > 0 {
+            let mut frac = [b'.', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'];
+            let mut n = t.nanos / [1, 1_000_000, 1000, 1, 1][digits / 3];
+            for slot in frac[1..=digits].iter_mut().rev() {
+                *slot = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+            frac[digits + 1] = b'Z';
+            out.extend_from_slice(&frac[..digits + 2]);
+        } else {
+            out.push(b'Z');
+        }
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut buf = [0u8; 32];
@@ -194,6 +230,23 @@ mod tests {
         assert_eq!(Timestamp::from_millis(951_782_400_001).to_string(), "2000-02-29T00:00:00.001Z");
         assert_eq!(Timestamp::from_millis(-1).to_string(), "1969-12-31T23:59:59.999Z");
         assert_eq!(Timestamp::from_nanos(4_102_444_800_000_000_001).to_string(), "2100-01-01T00:00:00.000000001Z");
+    }
+
+    #[test]
+    fn the_cache_formats_like_display() {
+        let mut cache = Rfc3339Cache::default();
+        for t in [
+            Timestamp::from_micros(1_662_710_767_123_456),
+            Timestamp::from_micros(1_662_710_767_000_001),
+            Timestamp::from_millis(1_662_710_768_999),
+            Timestamp::from_secs(1_662_710_768),
+            Timestamp::from_nanos(1_662_710_768_000_000_007),
+            Timestamp::from_secs(-86_401),
+        ] {
+            let mut out = Vec::new();
+            cache.write(t, &mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), t.to_string());
+        }
     }
 
     #[test]

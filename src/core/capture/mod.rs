@@ -23,6 +23,7 @@ mod pcapng;
 mod source;
 mod stats;
 mod tcp;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 
 pub use error::{CaptureError, CaptureErrorKind, Recovery, StreamId};
 pub use stats::CaptureStats;
+pub use writer::{MessagePcapWriter, WriteError};
 
 use crate::core::time::Timestamp;
 use defrag::{DefragLimits, Defragmenter};

@@ -6,6 +6,7 @@ use serde::Serialize;
 /// Everything is counted from the start of the file. "Dropped" and "skipped" counters say what a
 /// bound or damage cost, so nothing is lost silently.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CaptureStats {
     /// Packet records read (pcap records, pcapng packet blocks; messages of a `.ipfix` file).
     pub frames: u64,

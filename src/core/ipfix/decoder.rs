@@ -74,6 +74,8 @@ pub struct MessageMeta {
 pub struct RecordRef<'a> {
     pub meta: &'a MessageMeta,
     pub record: DataRecord<'a>,
+    /// The record's template, shared, for consumers that keep records beyond this call.
+    pub template: &'a Arc<Template>,
     /// The templates of the record's session and domain, for its sub-template lists.
     pub templates: &'a Templates,
     /// Decoded when its template arrived, after the message that carried it.
@@ -531,7 +533,7 @@ fn emit_set<V: Visitor>(
     ctx: &mut Ctx<'_>,
     domain: &mut Domain,
     visitor: &mut V,
-    template: &Template,
+    template: &Arc<Template>,
     offset: usize,
     body: &[u8],
     meta: &MessageMeta,
@@ -544,7 +546,7 @@ fn emit_set<V: Visitor>(
         match rec {
             Ok(record) => {
                 n += 1;
-                visitor.record(&RecordRef { meta, record, templates: &domain.templates, late });
+                visitor.record(&RecordRef { meta, record, template, templates: &domain.templates, late });
             }
             Err(e) => failure = Some(e),
         }

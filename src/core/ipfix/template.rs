@@ -74,6 +74,9 @@ pub struct Field {
     /// Offset within a record, when every field before this one has a fixed length.
     pub offset: Option<usize>,
     pub occurrence: Occurrence,
+    /// `,"name":`, the field's key in the JSON record contract, built once with the template
+    /// because printing keys is a large share of printing records.
+    pub json_key: Box<str>,
 }
 
 /// A compiled template or options template.
@@ -105,7 +108,8 @@ impl Template {
             .into_iter()
             .map(|spec| {
                 let (ie, name, data_type) = describe(spec);
-                let field = Field { spec, ie, name, data_type, offset, occurrence: Occurrence::Unique };
+                let json_key = format!(",\"{name}\":").into_boxed_str();
+                let field = Field { spec, ie, name, data_type, offset, occurrence: Occurrence::Unique, json_key };
                 if spec.is_varlen() {
                     offset = None;
                     min_record_len += 1;

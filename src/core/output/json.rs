@@ -10,8 +10,10 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::core::ipfix::decoder::{MessageMeta, RecordRef, Templates};
 use crate::core::ipfix::record::{DataRecord, Records};
-use crate::core::ipfix::template::Occurrence;
-use crate::core::ipfix::value::Value;
+use crate::core::ipfix::template::{Field, Occurrence};
+use crate::core::ipfix::types::DataType;
+use crate::core::ipfix::value::{Value, read_unsigned};
+use crate::core::time::{Rfc3339Cache, Timestamp};
 
 /// Lists nest; a hostile template can make them nest without end. Deeper than this prints hex.
 const MAX_DEPTH: usize = 8;
@@ -23,11 +25,23 @@ pub struct JsonWriter {
     with_frame: bool,
     prefix: Vec<u8>,
     prefix_key: Option<(MessageMeta, u16, bool)>,
+    times: Rfc3339Cache,
+}
+
+/// What writing values needs besides the value: the templates for sub-template lists and the
+/// formatting cache for timestamps.
+pub struct Cx<'a> {
+    pub templates: &'a Templates,
+    pub times: &'a mut Rfc3339Cache,
 }
 
 impl JsonWriter {
     pub fn new(with_frame: bool) -> Self {
-        JsonWriter { with_frame, prefix: Vec::with_capacity(256), prefix_key: None }
+        JsonWriter { with_frame, prefix: Vec::with_capacity(256), prefix_key: None, times: Rfc3339Cache::default() }
+    }
+
+    pub fn with_frame(&self) -> bool {
+        self.with_frame
     }
 
     /// Appends one record as a line (with its newline) to `out`.
@@ -39,7 +53,8 @@ impl JsonWriter {
             self.prefix_key = Some(key);
         }
         out.extend_from_slice(&self.prefix);
-        fields(r.record, r.templates, out, 0);
+        let mut cx = Cx { templates: r.templates, times: &mut self.times };
+        fields(r.record, &mut cx, out, 0);
         out.extend_from_slice(b"}\n");
     }
 
@@ -54,9 +69,7 @@ impl JsonWriter {
             p.push(b',');
         }
         p.extend_from_slice(b"\"time\":\"");
-        let mut t = [0u8; 32];
-        let n = origin.time.write_rfc3339(&mut t);
-        p.extend_from_slice(&t[..n]);
+        self.times.write(origin.time, p);
         p.push(b'"');
         for (name, addr) in [("exporter", origin.exporter), ("collector", origin.collector)] {
             if let Some(addr) = addr {
@@ -95,59 +108,74 @@ impl JsonWriter {
 
 /// Writes a record's fields as a JSON object: name → value in template order, repeated names
 /// as one array at the first occurrence.
-fn fields(record: DataRecord<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usize) {
+fn fields(record: DataRecord<'_>, cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
     out.push(b'{');
     let mut first = true;
     for (index, (field, raw)) in record.fields().enumerate() {
+        let key: &[u8] = if first { &field.json_key.as_bytes()[1..] } else { field.json_key.as_bytes() };
         match &field.occurrence {
             Occurrence::Repeat => continue,
             Occurrence::Unique => {
-                key(&field.name, &mut first, out);
-                if field.spec.length == 0 {
-                    out.extend_from_slice(b"null");
-                } else {
-                    value(&Value::decode(field.data_type, raw), templates, out, depth);
-                }
+                out.extend_from_slice(key);
+                field_value(field, raw, cx, out, depth);
             }
             Occurrence::First(all) => {
-                key(&field.name, &mut first, out);
+                out.extend_from_slice(key);
                 out.push(b'[');
                 for (k, &i) in all.iter().enumerate() {
                     if k > 0 {
                         out.push(b',');
                     }
-                    let v = if i as usize == index {
-                        Some(Value::decode(field.data_type, raw))
-                    } else {
-                        record.value(i as usize)
-                    };
-                    match v {
-                        Some(v) if record.template.fields[i as usize].spec.length != 0 => {
-                            value(&v, templates, out, depth)
-                        }
-                        _ => out.extend_from_slice(b"null"),
+                    let i = i as usize;
+                    let raw = if i == index { Some(raw) } else { record.raw(i) };
+                    match raw {
+                        Some(raw) => field_value(&record.template.fields[i], raw, cx, out, depth),
+                        None => out.extend_from_slice(b"null"),
                     }
                 }
                 out.push(b']');
             }
         }
+        first = false;
     }
     out.push(b'}');
 }
 
+/// One field's value. The common fixed-size types are written straight from their bytes;
+/// everything else goes through [`Value`].
 #[inline]
-fn key(name: &str, first: &mut bool, out: &mut Vec<u8>) {
-    if !*first {
-        out.push(b',');
+fn field_value(field: &Field, raw: &[u8], cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
+    if field.spec.length == 0 {
+        return out.extend_from_slice(b"null");
     }
-    *first = false;
-    out.push(b'"');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"\":");
+    match (field.data_type, raw.len()) {
+        (DataType::Unsigned8 | DataType::Unsigned16 | DataType::Unsigned32 | DataType::Unsigned64, 1..=8) => {
+            let n = read_unsigned(raw).unwrap_or(0);
+            out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        }
+        (DataType::Ipv4Address, 4) => {
+            out.push(b'"');
+            ipv4(Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]), out);
+            out.push(b'"');
+        }
+        (DataType::DateTimeMilliseconds, 8) => {
+            let ms = read_unsigned(raw).unwrap_or(0);
+            out.push(b'"');
+            cx.times.write(Timestamp::from_millis(ms as i64), out);
+            out.push(b'"');
+        }
+        (DataType::DateTimeSeconds, 4) => {
+            let s = read_unsigned(raw).unwrap_or(0);
+            out.push(b'"');
+            cx.times.write(Timestamp::from_secs(s as i64), out);
+            out.push(b'"');
+        }
+        _ => value(&Value::decode(field.data_type, raw), cx, out, depth),
+    }
 }
 
 /// Writes one value.
-pub fn value(v: &Value<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usize) {
+pub fn value(v: &Value<'_>, cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
     match *v {
         Value::Absent => out.extend_from_slice(b"null"),
         Value::Unsigned(n) => out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes()),
@@ -173,10 +201,8 @@ pub fn value(v: &Value<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usi
         Value::String(s) => string(s, out),
         Value::Octets(b) | Value::Invalid(b) => hex_string(b, out),
         Value::Time(t) => {
-            let mut buf = [0u8; 32];
-            let n = t.write_rfc3339(&mut buf);
             out.push(b'"');
-            out.extend_from_slice(&buf[..n]);
+            cx.times.write(t, out);
             out.push(b'"');
         }
         Value::BasicList(list) => {
@@ -188,14 +214,15 @@ pub fn value(v: &Value<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usi
                 if i > 0 {
                     out.push(b',');
                 }
-                value(&v, templates, out, depth + 1);
+                value(&v, cx, out, depth + 1);
             }
             out.push(b']');
         }
-        Value::SubTemplateList(list) => match templates.get(list.template_id) {
+        Value::SubTemplateList(list) => match cx.templates.get(list.template_id) {
             Some(t) if depth < MAX_DEPTH => {
+                let t = t.clone();
                 out.push(b'[');
-                sub_records(Records::new(t, list.content), templates, out, depth + 1);
+                sub_records(Records::new(&t, list.content), cx, out, depth + 1);
                 out.push(b']');
             }
             _ => hex_string(list.wire(), out),
@@ -214,10 +241,10 @@ pub fn value(v: &Value<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usi
                         out.extend_from_slice(b"{\"templateId\":");
                         out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
                         out.extend_from_slice(b",\"records\":");
-                        match templates.get(id) {
+                        match cx.templates.get(id).cloned() {
                             Some(t) => {
                                 out.push(b'[');
-                                sub_records(Records::new(t, content), templates, out, depth + 1);
+                                sub_records(Records::new(&t, content), cx, out, depth + 1);
                                 out.push(b']');
                             }
                             None => hex_string(content, out),
@@ -232,7 +259,7 @@ pub fn value(v: &Value<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usi
     }
 }
 
-fn sub_records(records: Records<'_>, templates: &Templates, out: &mut Vec<u8>, depth: usize) {
+fn sub_records(records: Records<'_>, cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
     let mut first = true;
     for r in records {
         if !first {
@@ -240,7 +267,7 @@ fn sub_records(records: Records<'_>, templates: &Templates, out: &mut Vec<u8>, d
         }
         first = false;
         match r {
-            Ok(rec) => fields(rec, templates, out, depth),
+            Ok(rec) => fields(rec, cx, out, depth),
             // A cut-short record inside a list: say so in place rather than drop it.
             Err(_) => out.extend_from_slice(b"null"),
         }
@@ -313,20 +340,38 @@ pub fn mac(m: &[u8; 6], out: &mut Vec<u8>) {
     }
 }
 
+/// The decimal text of every octet, so an address is four table copies.
+static OCTETS: [([u8; 3], u8); 256] = {
+    let mut t = [([0u8; 3], 0u8); 256];
+    let mut i = 0;
+    while i < 256 {
+        let o = i as u8;
+        t[i] = if o >= 100 {
+            ([b'0' + o / 100, b'0' + o / 10 % 10, b'0' + o % 10], 3)
+        } else if o >= 10 {
+            ([b'0' + o / 10, b'0' + o % 10, 0], 2)
+        } else {
+            ([b'0' + o, 0, 0], 1)
+        };
+        i += 1;
+    }
+    t
+};
+
 #[inline]
 pub fn ipv4(a: Ipv4Addr, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 15];
+    let mut n = 0;
     for (i, o) in a.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push(b'.');
+            buf[n] = b'.';
+            n += 1;
         }
-        if o >= 100 {
-            out.push(b'0' + o / 100);
-        }
-        if o >= 10 {
-            out.push(b'0' + o / 10 % 10);
-        }
-        out.push(b'0' + o % 10);
+        let (digits, len) = &OCTETS[o as usize];
+        buf[n..n + 3].copy_from_slice(digits);
+        n += *len as usize;
     }
+    out.extend_from_slice(&buf[..n]);
 }
 
 pub fn ipv6(a: Ipv6Addr, out: &mut Vec<u8>) {

@@ -5,6 +5,7 @@
 //! [`RecordPrinter::error`] so the caller stops reading input instead of panicking.
 
 pub mod json;
+pub mod parallel;
 pub mod table;
 
 use std::io::{self, Write};
@@ -12,6 +13,7 @@ use std::io::{self, Write};
 use crate::core::ipfix::decoder::RecordRef;
 
 use self::json::JsonWriter;
+use self::parallel::ParallelJson;
 use self::table::TablePrinter;
 
 /// How records (and summaries) are shown.
@@ -43,6 +45,8 @@ pub struct RecordPrinter<W: Write> {
     out: W,
     buf: Vec<u8>,
     json: JsonWriter,
+    /// JSON formatting on worker threads, when there are cores to spare.
+    parallel: Option<ParallelJson>,
     table: TablePrinter,
     /// Scratch for YAML, which goes through the JSON form of the record.
     scratch: Vec<u8>,
@@ -58,11 +62,20 @@ impl<W: Write> RecordPrinter<W> {
             out,
             buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
             json: JsonWriter::new(with_frame),
+            parallel: None,
             table: TablePrinter::new(format == OutputFormat::Wide, with_frame),
             scratch: Vec::new(),
             error: None,
             printed: 0,
         }
+    }
+
+    /// Formats JSON on `workers` threads (nothing changes for other formats or fewer than 2).
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        if self.format == OutputFormat::Json && workers >= 2 {
+            self.parallel = Some(ParallelJson::new(self.json.with_frame(), workers));
+        }
+        self
     }
 
     /// Records printed so far.
@@ -85,6 +98,11 @@ impl<W: Write> RecordPrinter<W> {
             return;
         }
         self.printed += 1;
+        if let Some(parallel) = &mut self.parallel {
+            let (out, error) = (&mut self.out, &mut self.error);
+            parallel.record(r, &mut |text| write_text(out, error, text));
+            return;
+        }
         match self.format {
             OutputFormat::Json => self.json.record(r, &mut self.buf),
             OutputFormat::Yaml => {
@@ -118,6 +136,10 @@ impl<W: Write> RecordPrinter<W> {
 
     /// Writes out everything held (the last rows of a table, buffered lines).
     pub fn finish(&mut self) -> io::Result<()> {
+        if let Some(mut parallel) = self.parallel.take() {
+            let (out, error) = (&mut self.out, &mut self.error);
+            parallel.finish(&mut |text| write_text(out, error, text));
+        }
         if self.error.is_none() && matches!(self.format, OutputFormat::Table | OutputFormat::Wide) {
             self.table.render(&mut self.buf);
         }
@@ -133,6 +155,14 @@ impl<W: Write> RecordPrinter<W> {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+}
+
+fn write_text<W: Write>(out: &mut W, error: &mut Option<io::Error>, text: &[u8]) {
+    if error.is_none()
+        && let Err(e) = out.write_all(text)
+    {
+        *error = Some(e);
     }
 }
 

@@ -9,6 +9,7 @@ use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
 use super::json;
 use crate::core::ipfix::decoder::{RecordRef, Templates};
 use crate::core::ipfix::value::Value;
+use crate::core::time::Rfc3339Cache;
 
 const CHUNK: usize = 1000;
 
@@ -130,6 +131,7 @@ impl TablePrinter {
 /// A value as people read it: strings and addresses bare, lists as JSON.
 pub fn display(v: &Value<'_>, templates: &Templates) -> String {
     let mut out = Vec::new();
+    let mut times = Rfc3339Cache::default();
     match *v {
         Value::String(s) => {
             let s = &s[..s.iter().position(|&b| b == 0).unwrap_or(s.len())];
@@ -140,7 +142,7 @@ pub fn display(v: &Value<'_>, templates: &Templates) -> String {
         Value::Ipv6(a) => return a.to_string(),
         Value::Mac(m) => json::mac(&m, &mut out),
         Value::Octets(b) | Value::Invalid(b) => json::hex(b, &mut out),
-        _ => json::value(v, templates, &mut out, 0),
+        _ => json::value(v, &mut json::Cx { templates, times: &mut times }, &mut out, 0),
     }
     String::from_utf8_lossy(&out).into_owned()
 }
