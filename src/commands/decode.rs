@@ -53,6 +53,10 @@ pub struct DecodeArgs {
     /// Do not draw a progress bar on a terminal
     #[arg(long)]
     pub no_progress: bool,
+
+    /// Threads that format JSON output [default: the number of cores]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 pub fn run(args: DecodeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -70,7 +74,7 @@ pub fn run(args: DecodeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
         stats: args.stats,
         count: args.count,
         progress: !args.no_progress,
-        workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        workers: args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     };
     let report = decode::run(&opts, std::io::stdout().lock())?;
     Ok(if args.strict && report.problems > 0 { ExitStatus::Failure } else { ExitStatus::Success })

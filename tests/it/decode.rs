@@ -120,3 +120,136 @@ fn every_capture_decodes_to_what_tshark_decodes() {
     }
     assert!(failures.is_empty(), "{} disagreements with tshark:\n{}", failures.len(), failures.join("\n"));
 }
+
+fn decode_with(workers: usize, format: flowctl::core::output::OutputFormat, files: Vec<std::path::PathBuf>) -> Vec<u8> {
+    use flowctl::core::decode::{DecodeOptions, run};
+    let opts = DecodeOptions {
+        files,
+        capture: Default::default(),
+        decoder: Default::default(),
+        format,
+        stats: false,
+        count: None,
+        progress: false,
+        workers,
+    };
+    let mut out = Vec::new();
+    run(&opts, &mut out).expect("decodes");
+    out
+}
+
+#[test]
+fn json_from_worker_threads_is_the_same_as_from_one_thread() {
+    let Some(data) = testdata_or_skip("json_from_worker_threads_is_the_same_as_from_one_thread") else { return };
+    // Every capture at once: many sessions, NetFlow v9, lists (YAF), late and options records.
+    let manifest = std::fs::read_to_string(data.join("captures/MANIFEST.tsv")).unwrap();
+    let files: Vec<_> =
+        manifest.lines().skip(1).filter_map(|l| l.split('\t').next()).map(|p| data.join("captures").join(p)).collect();
+    let json = flowctl::core::output::OutputFormat::Json;
+    let one = decode_with(1, json, files.clone());
+    let three = decode_with(3, json, files);
+    assert!(one.len() > 1_000_000, "the captures hold thousands of records");
+    assert!(one == three, "output differs between 1 and 3 formatting threads");
+}
+
+#[test]
+fn yaml_holds_the_same_records_as_json() {
+    let Some(data) = testdata_or_skip("yaml_holds_the_same_records_as_json") else { return };
+    let file = data.join("captures/logstash-wrapped/ipfix_yaf.pcap");
+    let json = json_lines(&run(&["decode", "-o", "json", file.to_str().unwrap()]).stdout);
+    let out = run(&["decode", "-o", "yaml", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let yaml: Vec<serde_json::Value> = serde_saphyr::from_slice(&out.stdout).expect("a YAML sequence");
+    assert_eq!(yaml, json);
+    // The YAF records carry a subTemplateMultiList, decoded into its records.
+    let lists: Vec<_> = json.iter().filter_map(|r| r["fields"].get("subTemplateMultiList")).collect();
+    assert!(!lists.is_empty());
+    assert!(lists[0][0]["records"].is_array(), "{}", lists[0]);
+}
+
+#[test]
+fn tables_show_the_flow_and_wide_adds_every_field() {
+    let Some(data) = testdata_or_skip("tables_show_the_flow_and_wide_adds_every_field") else { return };
+    let file = data.join("captures/pmacct/100-IPFIXv10-CISCO/traffic-00.pcap");
+    let table = String::from_utf8(run(&["decode", "-o", "table", file.to_str().unwrap()]).stdout).unwrap();
+    let lines: Vec<_> = table.lines().collect();
+    assert_eq!(lines.len(), 13, "a header and 12 records:\n{table}");
+    assert!(lines[0].split_whitespace().eq(
+        ["FRAME", "TIME", "EXPORTER", "DOMAIN", "TEMPLATE", "KIND", "SOURCE", "DESTINATION", "PROTO", "PACKETS", "BYTES"]
+    ));
+    assert!(lines[1].contains("10.231.65.56:17000") && lines[1].contains("udp"), "{}", lines[1]);
+    assert!(lines[5].contains("[2001:1700:f101:2000::1]:1024"), "{}", lines[5]);
+    let wide = String::from_utf8(run(&["decode", "-o", "wide", file.to_str().unwrap()]).stdout).unwrap();
+    assert!(wide.contains("bgpNextHopIPv4Address=0.0.0.0") && wide.contains("flowEndMilliseconds=2023-02-28T09:46:12.352Z"));
+}
+
+#[test]
+fn stats_summarize_per_exporter_and_domain() {
+    let Some(data) = testdata_or_skip("stats_summarize_per_exporter_and_domain") else { return };
+    let file = data.join("captures/pmacct/112-IPFIXv10-CISCO-options-map-reassignment/traffic-00.pcap");
+    let out = run(&["decode", "--stats", "-o", "json", file.to_str().unwrap()]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The exporter restarted on a new source port: its data sets before the new templates wait,
+    // and never see their template (tshark: 6 sets without template, 76 options records).
+    assert_eq!(s["totals"]["optionsRecords"], 76);
+    assert_eq!(s["totals"]["setsWaiting"], 6);
+    assert_eq!(s["totals"]["setsExpired"], 6);
+    assert_eq!(s["files"][0]["udpMessages"], 21);
+    let table = String::from_utf8(run(&["decode", "--stats", "-o", "table", file.to_str().unwrap()]).stdout).unwrap();
+    assert!(table.contains("EXPORTER") && table.contains("WAITING") && table.contains("total"), "{table}");
+}
+
+#[test]
+fn count_stops_early_and_a_closed_pipe_is_not_an_error() {
+    let Some(data) = testdata_or_skip("count_stops_early_and_a_closed_pipe_is_not_an_error") else { return };
+    let file = data.join("captures/ipfixcol2/example_flows.ipfix");
+    let out = run(&["decode", "-o", "json", "-n", "5", file.to_str().unwrap()]);
+    assert_eq!(json_lines(&out.stdout).len(), 5);
+    // `flowctl decode … | head -1`: the reader goes away after one line.
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .args(["decode", "-o", "json", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn malformed_input_is_reported_with_file_frame_and_offset_and_strict_fails() {
+    let Some(data) = testdata_or_skip("malformed_input_is_reported_with_file_frame_and_offset_and_strict_fails") else {
+        return;
+    };
+    let file = data.join("captures/telegraf-wrapped/ipfix_issue14370_malformed.pcap");
+    let out = run(&["decode", "-o", "json", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "problems alone do not fail the run");
+    assert_eq!(json_lines(&out.stdout).len(), 1, "the sound data set still decodes");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("ipfix_issue14370_malformed.pcap: frame 1") && err.contains("at offset 208: set 257 has length 84"),
+        "{err}"
+    );
+    let strict = run(&["decode", "--strict", "-o", "json", file.to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(1));
+
+    // A capture cut in the middle of a record, and one that is not a capture at all.
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(data.join("captures/pmacct/100-IPFIXv10-CISCO/traffic-00.pcap")).unwrap();
+    let cut = dir.path().join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 100]).unwrap();
+    let out = run(&["decode", "-o", "json", cut.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cut.pcap: frame 6") && err.contains("the file ends inside"), "{err}");
+    assert_eq!(json_lines(&out.stdout).len(), 10, "the records before the cut are all there");
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not a capture\n").unwrap();
+    let out = run(&["decode", text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a capture file"));
+}

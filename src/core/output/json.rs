@@ -164,6 +164,8 @@ fn field_value(field: &Field, raw: &[u8], cx: &mut Cx<'_>, out: &mut Vec<u8>, de
             cx.times.write(Timestamp::from_millis(ms as i64), out);
             out.push(b'"');
         }
+        (DataType::String, _) => string(raw, out),
+        (DataType::OctetArray, _) => hex_string(raw, out),
         (DataType::DateTimeSeconds, 4) => {
             let s = read_unsigned(raw).unwrap_or(0);
             out.push(b'"');
@@ -274,17 +276,34 @@ fn sub_records(records: Records<'_>, cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: 
     }
 }
 
+/// Bytes that can be copied into a JSON string as they are: printable ASCII but `"` and `\\`.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    t
+};
+
 /// Writes `s` as a JSON string: UTF-8 (invalid sequences replaced), cut at the first NUL as
-/// fixed-length string fields are NUL-padded, escaped per RFC 8259.
+/// fixed-length string fields are NUL-padded, escaped per RFC 8259. Names and labels are
+/// nearly always plain ASCII, which is copied after one pass.
+#[inline]
 pub fn string(s: &[u8], out: &mut Vec<u8>) {
-    let s = match s.iter().position(|&b| b == 0) {
-        Some(nul) => &s[..nul],
-        None => s,
-    };
     out.push(b'"');
-    match std::str::from_utf8(s) {
-        Ok(text) => escape(text, out),
-        Err(_) => escape(&String::from_utf8_lossy(s), out),
+    if s.iter().all(|&b| PLAIN[b as usize]) {
+        out.extend_from_slice(s);
+    } else {
+        let s = match s.iter().position(|&b| b == 0) {
+            Some(nul) => &s[..nul],
+            None => s,
+        };
+        match std::str::from_utf8(s) {
+            Ok(text) => escape(text, out),
+            Err(_) => escape(&String::from_utf8_lossy(s), out),
+        }
     }
     out.push(b'"');
 }
