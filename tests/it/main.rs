@@ -1,1 +1,3 @@
 //! Integration tests: one binary (ripgrep style), one module per area.
+
+mod codec;
