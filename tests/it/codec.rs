@@ -2,7 +2,9 @@
 //!
 //! Random messages are described by a plan (templates drawn from the registry, records of values),
 //! written with the encoder and read back with the decoder; every decoded value must be the value
-//! that was written.
+//! that was written. `malformed` reuses the generators to feed broken input and meter allocation.
+
+mod malformed;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
