@@ -2,9 +2,11 @@
 //!
 //! Random messages are described by a plan (templates drawn from the registry, records of values),
 //! written with the encoder and read back with the decoder; every decoded value must be the value
-//! that was written. `malformed` reuses the generators to feed broken input and meter allocation.
+//! that was written. The submodules reuse the generators: `malformed` feeds broken input and
+//! meters allocation, `oracle` checks the decoder against the independent `netflow_parser` crate.
 
 mod malformed;
+mod oracle;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
