@@ -593,7 +593,7 @@ fn v9_scope_field() -> BoxedStrategy<FieldPlan> {
 }
 
 /// The fields of a template (scope fields first) and its scope count. A record always takes at
-/// least one byte: a template of zero-length fields only is a different test.
+/// least one byte; templates of zero-length fields only are the codec's unit tests' business.
 fn template_fields(version: Version, lists: Vec<DataType>, options: bool) -> BoxedStrategy<(u16, Vec<FieldPlan>)> {
     let shape = match (version, options) {
         (_, false) => vec(field(version, lists), 1..=8).prop_map(|fields| (0u16, fields)).boxed(),
