@@ -43,6 +43,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many records')
             [CompletionResult]::new('--template-lifetime', '--template-lifetime', [CompletionResultType]::ParameterName, 'How long a template received over UDP stays valid without being re-sent (0 = forever)')
             [CompletionResult]::new('--template-wait', '--template-wait', [CompletionResultType]::ParameterName, 'How long data that arrived before its template waits for it')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that format JSON output [default: the number of cores]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads that format JSON output [default: the number of cores]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')

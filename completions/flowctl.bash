@@ -99,7 +99,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__decode)
-            opts="-p -n -o -v -h -V --port --no-sniff --stats --strict --count --template-lifetime --template-wait --no-progress --output --verbose --log-format --help --version"
+            opts="-p -n -j -o -v -h -V --port --no-sniff --stats --strict --count --template-lifetime --template-wait --no-progress --threads --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -126,6 +126,14 @@ _flowctl() {
                     return 0
                     ;;
                 --template-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -39,6 +39,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --count 'Stop after this many records'
             cand --template-lifetime 'How long a template received over UDP stays valid without being re-sent (0 = forever)'
             cand --template-wait 'How long data that arrived before its template waits for it'
+            cand -j 'Threads that format JSON output [default: the number of cores]'
+            cand --threads 'Threads that format JSON output [default: the number of cores]'
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'

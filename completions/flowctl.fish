@@ -41,6 +41,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s p -l port -d 
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s n -l count -d 'Stop after this many records' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent (0 = forever)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-wait -d 'How long data that arrived before its template waits for it' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s j -l threads -d 'Threads that format JSON output [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'

@@ -174,13 +174,25 @@ fn tables_show_the_flow_and_wide_adds_every_field() {
     let table = String::from_utf8(run(&["decode", "-o", "table", file.to_str().unwrap()]).stdout).unwrap();
     let lines: Vec<_> = table.lines().collect();
     assert_eq!(lines.len(), 13, "a header and 12 records:\n{table}");
-    assert!(lines[0].split_whitespace().eq(
-        ["FRAME", "TIME", "EXPORTER", "DOMAIN", "TEMPLATE", "KIND", "SOURCE", "DESTINATION", "PROTO", "PACKETS", "BYTES"]
-    ));
+    assert!(lines[0].split_whitespace().eq([
+        "FRAME",
+        "TIME",
+        "EXPORTER",
+        "DOMAIN",
+        "TEMPLATE",
+        "KIND",
+        "SOURCE",
+        "DESTINATION",
+        "PROTO",
+        "PACKETS",
+        "BYTES"
+    ]));
     assert!(lines[1].contains("10.231.65.56:17000") && lines[1].contains("udp"), "{}", lines[1]);
     assert!(lines[5].contains("[2001:1700:f101:2000::1]:1024"), "{}", lines[5]);
     let wide = String::from_utf8(run(&["decode", "-o", "wide", file.to_str().unwrap()]).stdout).unwrap();
-    assert!(wide.contains("bgpNextHopIPv4Address=0.0.0.0") && wide.contains("flowEndMilliseconds=2023-02-28T09:46:12.352Z"));
+    assert!(
+        wide.contains("bgpNextHopIPv4Address=0.0.0.0") && wide.contains("flowEndMilliseconds=2023-02-28T09:46:12.352Z")
+    );
 }
 
 #[test]
@@ -231,7 +243,8 @@ fn malformed_input_is_reported_with_file_frame_and_offset_and_strict_fails() {
     assert_eq!(json_lines(&out.stdout).len(), 1, "the sound data set still decodes");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("ipfix_issue14370_malformed.pcap: frame 1") && err.contains("at offset 208: set 257 has length 84"),
+        err.contains("ipfix_issue14370_malformed.pcap: frame 1")
+            && err.contains("at offset 208: set 257 has length 84"),
         "{err}"
     );
     let strict = run(&["decode", "--strict", "-o", "json", file.to_str().unwrap()]);

@@ -498,11 +498,12 @@ impl Ctx<'_> {
     fn hold<V: Visitor>(&mut self, domain: &mut Domain, visitor: &mut V, template_id: u16, offset: usize, body: &[u8]) {
         domain.stats.sets_waiting += 1;
         let limit = self.config.max_pending_bytes_per_session;
-        if *self.pending_bytes + body.len() > limit {
+        let cost = held_cost(body);
+        if *self.pending_bytes + cost > limit {
             domain.stats.sets_expired += 1;
             return self.problem(visitor, DecodeError::PendingLimit { offset, template_id, limit });
         }
-        *self.pending_bytes += body.len();
+        *self.pending_bytes += cost;
         domain.pending.push_back(Pending { meta: *self.meta, template_id, offset, body: body.into() });
     }
 
@@ -520,11 +521,17 @@ impl Ctx<'_> {
                 domain.pending.push_back(p);
                 continue;
             }
-            *self.pending_bytes -= p.body.len();
+            *self.pending_bytes -= held_cost(&p.body);
             let n = emit_set(self, domain, visitor, &template, p.offset, &p.body, &p.meta, true);
             domain.stats.late_records += n as u64;
         }
     }
+}
+
+/// What holding a data set costs against the session's bound: its bytes and its bookkeeping,
+/// so that thousands of empty sets cannot be held for free.
+fn held_cost(body: &[u8]) -> usize {
+    body.len() + std::mem::size_of::<Pending>()
 }
 
 /// Hands the records of one data set to the visitor; returns how many there were.
@@ -584,7 +591,8 @@ fn expire_pending<V: Visitor>(ctx: &mut Ctx<'_>, domain: &mut Domain, visitor: &
     if front.meta.origin.time.secs >= deadline {
         return;
     }
-    let freed: usize = domain.pending.iter().filter(|p| p.meta.origin.time.secs < deadline).map(|p| p.body.len()).sum();
+    let freed: usize =
+        domain.pending.iter().filter(|p| p.meta.origin.time.secs < deadline).map(|p| held_cost(&p.body)).sum();
     *ctx.pending_bytes -= freed;
     drain_pending(domain, visitor, Some(deadline));
 }
@@ -735,14 +743,32 @@ mod tests {
 
     #[test]
     fn pending_data_is_bounded_per_session() {
-        let config = DecoderConfig { max_pending_bytes_per_session: 10, ..Default::default() };
+        let limit = 8 + std::mem::size_of::<Pending>() + 4;
+        let config = DecoderConfig { max_pending_bytes_per_session: limit, ..Default::default() };
         let (mut d, mut seen, k) = (Decoder::new(config), Seen::default(), key(Transport::Udp));
         d.decode(&k, origin(1, 0), &data_message(0, 256, &[(1, 2), (3, 4)]), &mut seen);
         d.decode(&k, origin(2, 0), &data_message(0, 256, &[(5, 6), (7, 8)]), &mut seen);
-        assert!(matches!(seen.problems[..], [DecodeError::PendingLimit { template_id: 256, limit: 10, .. }]));
+        assert!(matches!(seen.problems[..], [DecodeError::PendingLimit { template_id: 256, .. }]));
         d.decode(&k, origin(3, 0), &template_message(0, &ports()), &mut seen);
         assert_eq!(seen.records.len(), 2, "the set that fit is still decoded");
         assert_eq!(stats(&d, &k).sets_expired, 1);
+    }
+
+    #[test]
+    fn empty_data_sets_waiting_for_a_template_count_against_the_bound() {
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Udp));
+        let mut m = MessageWriter::ipfix(0, 0, 1);
+        for _ in 0..16_000 {
+            m.begin_set(999);
+        }
+        let bytes = m.finish();
+        for frame in 0..20 {
+            d.decode(&k, origin(frame, 0), &bytes, &mut seen);
+        }
+        let held: usize = d.session(&k).unwrap().domains().map(|(_, d)| d.pending_sets()).sum();
+        let bound = DecoderConfig::default().max_pending_bytes_per_session;
+        assert!(held * std::mem::size_of::<Pending>() <= bound, "{held} empty sets held");
+        assert!(stats(&d, &k).sets_expired > 0);
     }
 
     #[test]

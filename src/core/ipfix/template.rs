@@ -193,19 +193,20 @@ fn describe(spec: FieldSpec) -> (Option<&'static InformationElement>, Cow<'stati
     }
 }
 
+/// Marks names that appear more than once. Linear in the number of fields: a hostile template
+/// can carry thousands.
 fn mark_repeats(fields: &mut [Field]) {
-    for i in 0..fields.len() {
-        if fields[i].occurrence != Occurrence::Unique {
-            continue;
+    let mut seen: std::collections::HashMap<&str, Vec<u16>> = std::collections::HashMap::new();
+    for (i, f) in fields.iter().enumerate() {
+        seen.entry(f.name.as_ref()).or_default().push(i as u16);
+    }
+    let groups: Vec<Vec<u16>> = seen.into_values().filter(|all| all.len() > 1).collect();
+    for all in groups {
+        for &j in &all[1..] {
+            fields[j as usize].occurrence = Occurrence::Repeat;
         }
-        let same: Vec<u16> =
-            (i..fields.len()).filter(|&j| fields[j].name == fields[i].name).map(|j| j as u16).collect();
-        if same.len() > 1 {
-            for &j in &same[1..] {
-                fields[j as usize].occurrence = Occurrence::Repeat;
-            }
-            fields[i].occurrence = Occurrence::First(same.into_boxed_slice());
-        }
+        let first = all[0] as usize;
+        fields[first].occurrence = Occurrence::First(all.into_boxed_slice());
     }
 }
 
