@@ -178,20 +178,27 @@ impl Rfc3339Cache {
             slot.2 = (whole.write_rfc3339(&mut slot.1) - 1) as u8;
             slot.0 = Some(t.secs);
         }
-        out.extend_from_slice(&slot.1[..slot.2 as usize]);
+        // Fixed-size copies, trimmed after: they compile to moves instead of memcpy calls.
+        let at = out.len();
+        out.extend_from_slice(&slot.1);
+        out.truncate(at + slot.2 as usize);
+        // The fraction and 'Z' are assembled in a register and stored at once.
         let digits = t.precision.digits();
-        if digits > 0 {
-            let mut frac = [b'.', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'0', b'Z'];
-            let mut n = t.nanos / [1, 1_000_000, 1000, 1, 1][digits / 3];
-            for slot in frac[1..=digits].iter_mut().rev() {
-                *slot = b'0' + (n % 10) as u8;
-                n /= 10;
-            }
-            frac[digits + 1] = b'Z';
-            out.extend_from_slice(&frac[..digits + 2]);
-        } else {
-            out.push(b'Z');
+        let mut n = t.nanos / [1, 1_000_000, 1000, 1, 1][digits / 3];
+        let mut word = b'Z' as u128;
+        for _ in 0..digits {
+            word = (word << 8) | (b'0' + (n % 10) as u8) as u128;
+            n /= 10;
         }
+        let len = if digits > 0 {
+            word = (word << 8) | b'.' as u128;
+            digits + 2
+        } else {
+            1
+        };
+        let at = out.len();
+        out.extend_from_slice(&word.to_le_bytes());
+        out.truncate(at + len);
     }
 }
 

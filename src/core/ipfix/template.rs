@@ -75,8 +75,11 @@ pub struct Field {
     pub offset: Option<usize>,
     pub occurrence: Occurrence,
     /// `,"name":`, the field's key in the JSON record contract, built once with the template
-    /// because printing keys is a large share of printing records.
-    pub json_key: Box<str>,
+    /// because printing keys is a large share of printing records. Zero-padded to a multiple
+    /// of 16 bytes so a printer can copy it in fixed-size moves; the key is the first
+    /// `json_key_len` bytes.
+    pub json_key: Box<[u8]>,
+    pub json_key_len: usize,
 }
 
 /// A compiled template or options template.
@@ -108,8 +111,12 @@ impl Template {
             .into_iter()
             .map(|spec| {
                 let (ie, name, data_type) = describe(spec);
-                let json_key = format!(",\"{name}\":").into_boxed_str();
-                let field = Field { spec, ie, name, data_type, offset, occurrence: Occurrence::Unique, json_key };
+                let mut json_key = format!(",\"{name}\":").into_bytes();
+                let json_key_len = json_key.len();
+                json_key.resize(json_key_len.next_multiple_of(16), 0);
+                let json_key = json_key.into_boxed_slice();
+                let occurrence = Occurrence::Unique;
+                let field = Field { spec, ie, name, data_type, offset, occurrence, json_key, json_key_len };
                 if spec.is_varlen() {
                     offset = None;
                     min_record_len += 1;
