@@ -5,56 +5,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use flowctl::core::flow;
 use flowctl::core::ipfix::decoder::{Decoder, Origin, RecordRef, SessionKey, Transport, Visitor};
-use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template, Value, registry};
+use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template, Value};
 use flowctl::core::output::json::JsonWriter;
 use flowctl::core::time::Timestamp;
-
-const ANTREA: &[&str] = &[
-    "flowStartSeconds",
-    "flowEndSeconds",
-    "flowEndReason",
-    "sourceTransportPort",
-    "destinationTransportPort",
-    "protocolIdentifier",
-    "packetTotalCount",
-    "octetTotalCount",
-    "packetDeltaCount",
-    "octetDeltaCount",
-    "sourceIPv4Address",
-    "destinationIPv4Address",
-    "reversePacketTotalCount",
-    "reverseOctetTotalCount",
-    "reversePacketDeltaCount",
-    "reverseOctetDeltaCount",
-    "sourcePodName",
-    "sourcePodNamespace",
-    "sourceNodeName",
-    "destinationPodName",
-    "destinationPodNamespace",
-    "destinationNodeName",
-    "destinationServicePort",
-    "destinationServicePortName",
-    "ingressNetworkPolicyName",
-    "ingressNetworkPolicyNamespace",
-    "ingressNetworkPolicyType",
-    "ingressNetworkPolicyRuleName",
-    "ingressNetworkPolicyRuleAction",
-    "egressNetworkPolicyName",
-    "egressNetworkPolicyNamespace",
-    "egressNetworkPolicyType",
-    "egressNetworkPolicyRuleName",
-    "egressNetworkPolicyRuleAction",
-    "tcpState",
-    "flowType",
-    "egressName",
-    "egressIP",
-    "egressNodeName",
-    "proxySnatPort",
-    "destinationClusterIPv4",
-    "proxySnatIPv4",
-    "destinationServiceIPv4",
-];
 
 /// The fields of a Cisco IOS-XR IPFIX template (pmacct's 100-IPFIXv10-CISCO capture), lengths
 /// as the router sends them.
@@ -95,7 +50,7 @@ const CISCO: &[(u16, u16)] = &[
 ];
 
 fn antrea_template() -> Template {
-    Template::new(256, 0, ANTREA.iter().map(|n| FieldSpec::of(registry::by_name(n).expect("known element"))))
+    flow::template(256, &flow::AGENT_IPV4)
 }
 
 fn cisco_template() -> Template {

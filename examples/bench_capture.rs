@@ -17,57 +17,11 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use flowctl::core::capture::{CaptureOptions, CaptureReader, MessagePcapWriter};
+use flowctl::core::flow;
+use flowctl::core::ipfix::MessageWriter;
 use flowctl::core::ipfix::decoder::{Decoder, DecoderConfig, Origin, RecordRef, SessionKey, Visitor};
 use flowctl::core::ipfix::message::IPFIX_VERSION;
-use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template, registry};
 use flowctl::core::time::Timestamp;
-
-/// The Antrea agent's IPv4 template, in its wire order.
-const ANTREA_IPV4: [&str; 43] = [
-    "flowStartSeconds",
-    "flowEndSeconds",
-    "flowEndReason",
-    "sourceTransportPort",
-    "destinationTransportPort",
-    "protocolIdentifier",
-    "packetTotalCount",
-    "octetTotalCount",
-    "packetDeltaCount",
-    "octetDeltaCount",
-    "sourceIPv4Address",
-    "destinationIPv4Address",
-    "reversePacketTotalCount",
-    "reverseOctetTotalCount",
-    "reversePacketDeltaCount",
-    "reverseOctetDeltaCount",
-    "sourcePodName",
-    "sourcePodNamespace",
-    "sourceNodeName",
-    "destinationPodName",
-    "destinationPodNamespace",
-    "destinationNodeName",
-    "destinationServicePort",
-    "destinationServicePortName",
-    "ingressNetworkPolicyName",
-    "ingressNetworkPolicyNamespace",
-    "ingressNetworkPolicyType",
-    "ingressNetworkPolicyRuleName",
-    "ingressNetworkPolicyRuleAction",
-    "egressNetworkPolicyName",
-    "egressNetworkPolicyNamespace",
-    "egressNetworkPolicyType",
-    "egressNetworkPolicyRuleName",
-    "egressNetworkPolicyRuleAction",
-    "tcpState",
-    "flowType",
-    "egressName",
-    "egressIP",
-    "egressNodeName",
-    "proxySnatPort",
-    "destinationClusterIPv4",
-    "proxySnatIPv4",
-    "destinationServiceIPv4",
-];
 
 struct Count(usize);
 
@@ -114,14 +68,6 @@ fn read_ipfix_messages(captures: &Path) -> anyhow::Result<Source> {
         }
     }
     Ok(Source { messages })
-}
-
-fn antrea_template() -> Template {
-    let specs = ANTREA_IPV4.iter().map(|name| {
-        let ie = registry::by_name(name).unwrap_or_else(|| panic!("{name} is in the registry"));
-        FieldSpec::of(ie)
-    });
-    Template::new(256, 0, specs)
 }
 
 /// One Antrea agent record with values of the sizes a cluster produces.
@@ -188,7 +134,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let antrea_domain = domains.len() as u32 + 1;
-    let template = antrea_template();
+    let template = flow::template(256, &flow::AGENT_IPV4);
     let now = 1_700_000_000u32;
     let mut seq = 0u32;
     let mut k = 0u64;

@@ -5,7 +5,7 @@
 # the messages of RFC 5655 .ipfix files alone and in runs. Needs tshark and python3.
 set -eu
 
-captures=${1:-/work/shared/testdata/captures}
+captures=${1:-$(dirname "$0")/../../shared/testdata/captures}
 corpus=$(dirname "$0")/corpus/decode_message
 mkdir -p "$corpus"
 

@@ -17,7 +17,8 @@ use crate::core::ipfix::DecoderConfig;
                         flowctl decode --stats *.pcap\n  flowctl decode --port 9991 --no-sniff router.pcap"
 )]
 pub struct DecodeArgs {
-    /// Capture files, read in order; templates carry over between files only within one exporter session
+    /// Capture files, read in order. An exporter's templates carry over from one pcap file to the
+    /// next (a rotated capture); each RFC 5655 file is a session of its own
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
 

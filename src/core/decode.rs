@@ -14,7 +14,9 @@ use serde::Serialize;
 use tracing::{debug, info, warn};
 
 use crate::core::capture::{CaptureOptions, CaptureReader, CaptureStats};
-use crate::core::ipfix::decoder::{Decoder, DecoderConfig, DomainStats, Origin, RecordRef, SessionKey, Visitor};
+use crate::core::ipfix::decoder::{
+    Decoder, DecoderConfig, DomainStats, Origin, RecordRef, SessionKey, Transport, Visitor,
+};
 use crate::core::ipfix::error::DecodeError;
 use crate::core::output::{OutputFormat, RecordPrinter};
 
@@ -142,12 +144,11 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
         while let Some(item) = reader.next() {
             match item {
                 Ok(m) => {
-                    let key = SessionKey {
-                        source: index as u32,
-                        transport: m.transport,
-                        exporter: m.exporter,
-                        collector: m.collector,
-                    };
+                    // A network session spans files (a capture rotated by size or time); an RFC
+                    // 5655 file is a session of its own.
+                    let source = if m.transport == Transport::File { index as u32 + 1 } else { 0 };
+                    let key =
+                        SessionKey { source, transport: m.transport, exporter: m.exporter, collector: m.collector };
                     let origin = Origin { frame: m.frame, time: m.time, exporter: m.exporter, collector: m.collector };
                     decoder.decode(&key, origin, m.payload, &mut sink);
                     if sink.done() {
@@ -223,7 +224,9 @@ pub struct Summary {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DomainRow {
-    pub file: String,
+    /// The RFC 5655 file a file session is; network sessions can span several capture files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
     pub exporter: Option<String>,
     pub collector: Option<String>,
     pub transport: &'static str,
@@ -249,7 +252,10 @@ impl Summary {
         let mut domains = Vec::new();
         let mut totals = DomainStats::default();
         for s in sessions {
-            let file = files.get(s.key.source as usize).map(|(p, _)| p.display().to_string()).unwrap_or_default();
+            let file = match s.key.source {
+                0 => None,
+                n => files.get(n as usize - 1).map(|(p, _)| p.display().to_string()),
+            };
             let row = |version, domain, stats: DomainStats| DomainRow {
                 file: file.clone(),
                 exporter: s.key.exporter.map(|a| a.to_string()),
@@ -292,13 +298,9 @@ impl Summary {
 
     fn table(&self, wide: bool) -> String {
         use comfy_table::{Table, presets};
-        let several_files = self.files.len() > 1;
         let mut t = Table::new();
         t.load_style(presets::NOTHING);
         let mut header = vec![];
-        if several_files {
-            header.push("FILE");
-        }
         header.extend([
             "EXPORTER",
             "VERSION",
@@ -318,12 +320,8 @@ impl Summary {
             header.extend(["LOST", "WITHDRAWN", "TPL-EXPIRED", "TPL-REFUSED", "BYTES"]);
         }
         t.set_header(header);
-        let mut add = |file: &str, exporter: &str, version: String, domain: String, s: &DomainStats| {
-            let mut row = vec![];
-            if several_files {
-                row.push(file.to_string());
-            }
-            row.extend([exporter.to_string(), version, domain]);
+        let mut add = |exporter: &str, version: String, domain: String, s: &DomainStats| {
+            let mut row = vec![exporter.to_string(), version, domain];
             row.extend(
                 [
                     s.messages,
@@ -347,13 +345,13 @@ impl Summary {
             t.add_row(row);
         };
         for d in &self.domains {
-            let exporter = d.exporter.clone().unwrap_or_else(|| d.transport.to_string());
+            let exporter = d.exporter.clone().or_else(|| d.file.clone()).unwrap_or_else(|| d.transport.to_string());
             let version = d.version.map_or("-".into(), |v| if v == 9 { "v9".into() } else { "ipfix".into() });
             let domain = d.observation_domain_id.map_or("-".into(), |v| v.to_string());
-            add(&d.file, &exporter, version, domain, &d.stats);
+            add(&exporter, version, domain, &d.stats);
         }
         if self.domains.len() > 1 {
-            add("", "total", String::new(), String::new(), &self.totals);
+            add("total", String::new(), String::new(), &self.totals);
         }
         let mut text: String = t.lines().map(|l| l.trim_end().to_string() + "\n").collect();
         for f in &self.files {

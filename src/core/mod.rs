@@ -2,6 +2,7 @@
 
 pub mod capture;
 pub mod decode;
+pub mod flow;
 pub mod ipfix;
 pub mod output;
 pub mod time;

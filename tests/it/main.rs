@@ -3,4 +3,5 @@
 mod cli;
 mod codec;
 mod decode;
+mod quickstart;
 mod util;
