@@ -55,6 +55,9 @@ fn antrea_record(w: &mut MessageWriter, src: &Pod<'_>, dst: &Pod<'_>, sport: u16
     r.fixed(&[10, 96, 0, 12], 4).fixed(&[0, 0, 0, 0], 4).fixed(&[10, 96, 0, 12], 4);
 }
 
+/// Source, destination, ports, protocol, packets, bytes.
+type RouterFlow = ([u8; 4], [u8; 4], u16, u16, u8, u64, u64);
+
 /// The capture's bytes.
 fn build() -> Vec<u8> {
     let mut out = Vec::new();
@@ -96,7 +99,7 @@ fn build() -> Vec<u8> {
             .zip([4, 4, 2, 2, 1, 4, 4, 4, 4])
             .map(|(id, l)| FieldSpec::iana(id, l)),
     );
-    let data = |seq: u32, rows: &[([u8; 4], [u8; 4], u16, u16, u8, u64, u64)]| {
+    let data = |seq: u32, rows: &[RouterFlow]| {
         let mut m = MessageWriter::netflow_v9(3_600_000, T0, seq, 7);
         m.begin_set(260);
         for &(s, d, sp, dp, proto, pk, by) in rows {
