@@ -266,3 +266,15 @@ fn malformed_input_is_reported_with_file_frame_and_offset_and_strict_fails() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a capture file"));
 }
+
+#[test]
+fn nanosecond_timestamps_keep_their_fraction() {
+    let Some(data) = testdata_or_skip("nanosecond_timestamps_keep_their_fraction") else { return };
+    // softflowd -A nano; tshark shows the first flow's start as 00:00:50.897445999, truncating
+    // the NTP fraction where we round to the nearest nanosecond.
+    let file = data.join("captures/generated-softflowd/softflowd_ipfix_udp_nano.pcap");
+    let records = json_lines(&run(&["decode", "-o", "json", file.to_str().unwrap()]).stdout);
+    let first = records.iter().find(|r| r["kind"] == "data").unwrap();
+    assert_eq!(first["fields"]["flowStartNanoseconds"], "1970-01-01T00:00:50.897446000Z");
+    assert_eq!(first["fields"]["flowEndNanoseconds"], "1970-01-01T00:00:50.986727000Z");
+}

@@ -3,5 +3,6 @@
 mod cli;
 mod codec;
 mod decode;
+mod ipfixdump;
 mod quickstart;
 mod util;
