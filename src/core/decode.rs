@@ -353,7 +353,8 @@ impl Summary {
         if self.domains.len() > 1 {
             add("total", String::new(), String::new(), &self.totals);
         }
-        let mut text: String = t.lines().map(|l| l.trim_end().to_string() + "\n").collect();
+        let mut text: String =
+            t.lines().map(|l| l.strip_prefix(' ').unwrap_or(&l).trim_end().to_string() + "\n").collect();
         for f in &self.files {
             let c = &f.capture;
             text.push_str(&format!(

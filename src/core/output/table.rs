@@ -118,6 +118,8 @@ impl TablePrinter {
             table.set_constraints(self.widths.iter().map(|&w| ColumnConstraint::LowerBoundary(Width::Fixed(w))));
         }
         for line in table.lines() {
+            // The style pads every cell with a space; the first one only indents the table.
+            let line = line.strip_prefix(' ').unwrap_or(&line);
             out.extend_from_slice(line.trim_end().as_bytes());
             out.push(b'\n');
         }
