@@ -2,61 +2,21 @@
 //! stream, split into messages by the IPFIX header's Length (a message of another version, or one
 //! whose Length does not fit, takes the rest), so that one input can define templates in a message
 //! and use them in the next. Every message goes through `Decoder::decode` in a UDP session and in a
-//! TCP session, and a visitor decodes every value of every record, lists and their records too.
+//! TCP session, and every record is printed as JSON, which decodes every value and follows lists
+//! into their records (with the printer's own depth limit).
 
 #![no_main]
 
 use std::hint::black_box;
 
-use flowctl::core::ipfix::decoder::Templates;
-use flowctl::core::ipfix::record::Records;
-use flowctl::core::ipfix::{
-    DecodeError, Decoder, DecoderConfig, Origin, RecordRef, SessionKey, Transport, Value, Visitor,
-};
+use flowctl::core::ipfix::{DecodeError, Decoder, DecoderConfig, Origin, RecordRef, SessionKey, Transport, Visitor};
+use flowctl::core::output::json::JsonWriter;
 use flowctl::core::time::Timestamp;
 use libfuzzer_sys::fuzz_target;
 
-/// How deep the walk follows nested lists: a sub-template may list records of itself, and each
-/// level costs only 4 bytes, so a consumer that recurses has to stop somewhere.
-const MAX_DEPTH: usize = 16;
+struct Print(JsonWriter, Vec<u8>);
 
-struct Walk;
-
-impl Walk {
-    fn value(&mut self, value: Value<'_>, templates: &Templates, depth: usize) {
-        black_box(&value);
-        if depth == MAX_DEPTH {
-            return;
-        }
-        match value {
-            Value::BasicList(list) => {
-                for v in list.values() {
-                    self.value(v, templates, depth + 1);
-                }
-            }
-            Value::SubTemplateList(list) => self.records(templates, list.template_id, list.content, depth + 1),
-            Value::SubTemplateMultiList(list) => {
-                for (template_id, content) in list.blocks().flatten() {
-                    self.records(templates, template_id, content, depth + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn records(&mut self, templates: &Templates, template_id: u16, content: &[u8], depth: usize) {
-        let Some(template) = templates.get(template_id) else {
-            return;
-        };
-        for record in Records::new(template, content).flatten() {
-            for (field, raw) in record.fields() {
-                self.value(Value::decode(field.data_type, raw), templates, depth);
-            }
-        }
-    }
-}
-
-impl Visitor for Walk {
+impl Visitor for Print {
     fn record(&mut self, r: &RecordRef<'_>) {
         let record = r.record;
         assert_eq!(
@@ -65,9 +25,9 @@ impl Visitor for Walk {
             "a record is one whole record"
         );
         assert_eq!(record.fields().count(), record.template.fields.len(), "every field of a record is there");
-        for (field, raw) in record.fields() {
-            self.value(Value::decode(field.data_type, raw), r.templates, 0);
-        }
+        self.1.clear();
+        self.0.record(r, &mut self.1);
+        assert!(self.1.ends_with(b"}\n"));
     }
 
     fn problem(&mut self, _origin: &Origin, error: &DecodeError) {
@@ -94,6 +54,7 @@ fn messages(mut data: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 fuzz_target!(|data: &[u8]| {
     let mut decoder = Decoder::new(DecoderConfig::default());
+    let mut print = Print(JsonWriter::new(true), Vec::new());
     for transport in [Transport::Udp, Transport::Tcp] {
         let key = SessionKey { source: 0, transport, exporter: None, collector: None };
         for (frame, message) in messages(data).enumerate() {
@@ -103,8 +64,8 @@ fuzz_target!(|data: &[u8]| {
                 exporter: None,
                 collector: None,
             };
-            decoder.decode(&key, origin, message, &mut Walk);
+            decoder.decode(&key, origin, message, &mut print);
         }
     }
-    decoder.finish(&mut Walk);
+    decoder.finish(&mut print);
 });
