@@ -876,6 +876,6 @@ fn the_registry_offers_an_element_of_every_scalar_type_but_signed64() {
     let missing: Vec<_> = SCALAR_TYPES.into_iter().filter(|t| !IPFIX_POOL.contains_key(t)).collect();
     assert_eq!(missing, [DataType::Signed64]);
     for list in [DataType::BasicList, DataType::SubTemplateList, DataType::SubTemplateMultiList] {
-        assert!(IPFIX_POOL.contains_key(&list), "{list}");
+        assert!(IPFIX_POOL.contains_key(&list), "{list:?}");
     }
 }

@@ -5,4 +5,5 @@ mod codec;
 mod decode;
 mod ipfixdump;
 mod quickstart;
+mod registry;
 mod util;

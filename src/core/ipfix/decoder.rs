@@ -262,10 +262,6 @@ impl Decoder {
         Decoder { config, sessions: HashMap::new() }
     }
 
-    pub fn config(&self) -> &DecoderConfig {
-        &self.config
-    }
-
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
         self.sessions.values()
     }
@@ -769,6 +765,20 @@ mod tests {
         let bound = DecoderConfig::default().max_pending_bytes_per_session;
         assert!(held * std::mem::size_of::<Pending>() <= bound, "{held} empty sets held");
         assert!(stats(&d, &k).sets_expired > 0);
+    }
+
+    #[test]
+    fn closing_a_tcp_session_expires_what_it_held_and_forgets_its_templates() {
+        let (mut d, mut seen, k) = (Decoder::default(), Seen::default(), key(Transport::Tcp));
+        d.decode(&k, origin(1, 0), &template_message(0, &ports()), &mut seen);
+        d.decode(&k, origin(2, 0), &data_message(0, 300, &[(1, 2)]), &mut seen);
+        let closed = d.close_session(&k, &mut seen).expect("the session existed");
+        assert_eq!(closed.domains().map(|(_, d)| d.stats.sets_expired).sum::<u64>(), 1);
+        assert_eq!(seen.problems, [DecodeError::PendingExpired { template_id: 300, sets: 1 }]);
+        assert!(d.session(&k).is_none());
+        // A reconnection from the same address and port starts without templates.
+        d.decode(&k, origin(3, 0), &data_message(0, 256, &[(1, 2)]), &mut seen);
+        assert!(seen.records.is_empty());
     }
 
     #[test]

@@ -84,11 +84,6 @@ impl MessageWriter {
         self.begin_set(id);
     }
 
-    /// The id of the open set, if one is open.
-    pub fn open_set(&self) -> Option<u16> {
-        self.set_start.map(|_| self.set_id)
-    }
-
     /// Closes the open set.
     pub fn end_set(&mut self) {
         self.end_set_padded(0);

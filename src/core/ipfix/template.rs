@@ -149,11 +149,6 @@ impl Template {
         self.fields.iter().position(|f| f.spec.pen == pen && f.spec.id == id)
     }
 
-    /// The index of the first field with this name.
-    pub fn position_by_name(&self, name: &str) -> Option<usize> {
-        self.fields.iter().position(|f| f.name == name)
-    }
-
     /// The length of the record at the start of `bytes`, or `None` when a field runs past the
     /// end of `bytes`.
     #[inline]

@@ -125,19 +125,6 @@ impl<'a> Value<'a> {
     }
 }
 
-/// RFC 6313 list semantics.
-pub fn semantic_name(semantic: u8) -> &'static str {
-    match semantic {
-        0 => "noneOf",
-        1 => "exactlyOneOf",
-        2 => "oneOrMoreOf",
-        3 => "allOf",
-        4 => "ordered",
-        255 => "undefined",
-        _ => "unassigned",
-    }
-}
-
 /// A basicList: values of one element (RFC 6313 §4.5.1).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BasicList<'a> {

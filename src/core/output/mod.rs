@@ -25,17 +25,6 @@ pub enum OutputFormat {
     Yaml,
 }
 
-impl OutputFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            OutputFormat::Table => "table",
-            OutputFormat::Wide => "wide",
-            OutputFormat::Json => "json",
-            OutputFormat::Yaml => "yaml",
-        }
-    }
-}
-
 /// Buffered output flushed in large writes; the first error sticks.
 const FLUSH_AT: usize = 256 << 10;
 
@@ -51,7 +40,6 @@ pub struct RecordPrinter<W: Write> {
     /// Scratch for YAML, which goes through the JSON form of the record.
     scratch: Vec<u8>,
     error: Option<io::Error>,
-    printed: u64,
 }
 
 impl<W: Write> RecordPrinter<W> {
@@ -66,7 +54,6 @@ impl<W: Write> RecordPrinter<W> {
             table: TablePrinter::new(format == OutputFormat::Wide, with_frame),
             scratch: Vec::new(),
             error: None,
-            printed: 0,
         }
     }
 
@@ -76,11 +63,6 @@ impl<W: Write> RecordPrinter<W> {
             self.parallel = Some(ParallelJson::new(self.json.with_frame(), workers));
         }
         self
-    }
-
-    /// Records printed so far.
-    pub fn printed(&self) -> u64 {
-        self.printed
     }
 
     /// The write error that stopped the printer, if any.
@@ -97,7 +79,6 @@ impl<W: Write> RecordPrinter<W> {
         if self.error.is_some() {
             return;
         }
-        self.printed += 1;
         if let Some(parallel) = &mut self.parallel {
             let (out, error) = (&mut self.out, &mut self.error);
             parallel.record(r, &mut |text| write_text(out, error, text));
