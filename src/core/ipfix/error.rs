@@ -37,6 +37,9 @@ pub enum DecodeError {
     )]
     TruncatedTemplate { offset: usize, template_id: u16, need: usize, remaining: usize },
 
+    #[error("at offset {offset}: NetFlow v9 template {template_id} has no fields")]
+    EmptyTemplate { offset: usize, template_id: u16 },
+
     #[error("at offset {offset}: template id {template_id} is below 256")]
     InvalidTemplateId { offset: usize, template_id: u16 },
 
@@ -121,6 +124,7 @@ impl DecodeError {
             DecodeError::BadSetLength { .. } => "bad-set-length",
             DecodeError::ReservedSetId { .. } => "reserved-set-id",
             DecodeError::TruncatedTemplate { .. } => "truncated-template",
+            DecodeError::EmptyTemplate { .. } => "empty-template",
             DecodeError::InvalidTemplateId { .. } => "invalid-template-id",
             DecodeError::ZeroScopeCount { .. } => "zero-scope-count",
             DecodeError::ScopeCountExceedsFields { .. } => "scope-count-exceeds-fields",

@@ -93,24 +93,6 @@ impl<'a> Records<'a> {
     pub fn remainder(&self) -> &'a [u8] {
         self.rest
     }
-
-    /// How many records the body holds, without looking at their fields when they all have
-    /// the same length.
-    pub fn count_all(mut self) -> Result<usize, (usize, RecordsError)> {
-        if let Some(len) = self.template.record_len
-            && len > 0
-        {
-            return Ok(self.rest.len() / len);
-        }
-        let mut n = 0;
-        for r in self.by_ref() {
-            match r {
-                Ok(_) => n += 1,
-                Err(e) => return Err((n, e)),
-            }
-        }
-        Ok(n)
-    }
 }
 
 impl<'a> Iterator for Records<'a> {
@@ -154,7 +136,6 @@ mod tests {
         assert_eq!(recs.len(), 2);
         assert_eq!(recs[1].value(0), Some(Value::Unsigned(443)));
         assert_eq!(recs[1].get(0, 4), Some(Value::Unsigned(17)));
-        assert_eq!(Records::new(&t, &body).count_all(), Ok(2));
     }
 
     #[test]
@@ -169,7 +150,6 @@ mod tests {
         assert_eq!(second.value(0), Some(Value::String(b"")));
         assert_eq!(it.next(), Some(Err(RecordsError::Truncated { index: 2 })));
         assert_eq!(it.next(), None);
-        assert_eq!(Records::new(&t, &body).count_all(), Err((2, RecordsError::Truncated { index: 2 })));
     }
 
     #[test]

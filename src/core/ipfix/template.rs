@@ -400,12 +400,7 @@ impl<'a> Iterator for TemplateRecords<'a> {
         if count == 0 {
             self.pos += 4;
             if v9 {
-                return Some(Err(DecodeError::TruncatedTemplate {
-                    offset,
-                    template_id: id,
-                    need: 8,
-                    remaining: rest.len(),
-                }));
+                return Some(Err(DecodeError::EmptyTemplate { offset, template_id: id }));
             }
             return Some(Ok(TemplateRecord { offset, id, scope_count: 0, action: TemplateAction::Withdraw }));
         }
