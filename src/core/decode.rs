@@ -5,20 +5,20 @@
 //! goes on with the next message. Whether problems make the exit status non-zero is the
 //! caller's choice (`--strict`).
 
-use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
-use tracing::{debug, info, warn};
 
 use crate::core::capture::{CaptureOptions, CaptureReader, CaptureStats};
 use crate::core::ipfix::decoder::{
     Decoder, DecoderConfig, DomainStats, Origin, RecordRef, SessionKey, Transport, Visitor,
 };
 use crate::core::ipfix::error::DecodeError;
+use crate::core::output::summary::{self, DomainRow};
 use crate::core::output::{OutputFormat, RecordPrinter};
+use crate::core::problems::{Policy, ProblemLog};
 
 /// What to decode and how to show it.
 #[derive(Clone, Debug)]
@@ -43,42 +43,6 @@ pub struct DecodeReport {
     pub records: u64,
     /// Malformed messages plus damaged frames, blocks and streams.
     pub problems: u64,
-}
-
-/// The first this many problems of each cause are logged at their level; the rest at debug.
-const LOGGED_PER_CAUSE: u64 = 10;
-
-/// Logs problems, a few per cause, and counts them all. Damage (a malformed message, a corrupt
-/// block) is a warning; things handled by the rules (an ignored withdrawal, non-zero padding,
-/// data whose template never came) are notes that `-v` shows.
-#[derive(Default)]
-struct ProblemLog {
-    counts: HashMap<&'static str, (u64, bool)>,
-}
-
-impl ProblemLog {
-    fn report(&mut self, cause: &'static str, damage: bool, message: impl FnOnce() -> String) {
-        let (n, _) = self.counts.entry(cause).or_insert((0, damage));
-        *n += 1;
-        match (*n <= LOGGED_PER_CAUSE, damage) {
-            (true, true) => warn!("{}", message()),
-            (true, false) => info!("{}", message()),
-            (false, _) => debug!("{}", message()),
-        }
-    }
-
-    fn summarize(&self) {
-        let mut causes: Vec<_> = self.counts.iter().filter(|(_, (n, _))| *n > LOGGED_PER_CAUSE).collect();
-        causes.sort();
-        for (cause, (n, damage)) in causes {
-            let more = n - LOGGED_PER_CAUSE;
-            if *damage {
-                warn!("{more} more {cause} problems not shown (-vv shows them all)");
-            } else {
-                info!("{more} more {cause} notes not shown (-vv shows them all)");
-            }
-        }
-    }
 }
 
 /// The decoder's visitor for one file: prints records, logs problems.
@@ -124,7 +88,7 @@ impl<W: Write> Visitor for Sink<'_, W> {
 /// Decodes `opts.files` in order, writing records or the summary to `out`.
 pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeReport> {
     let mut decoder = Decoder::new(opts.decoder.clone());
-    let mut log = ProblemLog::default();
+    let mut log = ProblemLog::new(Policy::First(10));
     let mut report = DecodeReport::default();
     let mut printer = RecordPrinter::new(opts.format, out, true).with_workers(opts.workers);
     let mut files = Vec::new();
@@ -223,22 +187,6 @@ pub struct Summary {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DomainRow {
-    /// The RFC 5655 file a file session is; network sessions can span several capture files.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub file: Option<String>,
-    pub exporter: Option<String>,
-    pub collector: Option<String>,
-    pub transport: &'static str,
-    /// 10 for IPFIX, 9 for NetFlow v9; absent for messages whose header could not be read.
-    pub version: Option<u16>,
-    pub observation_domain_id: Option<u32>,
-    #[serde(flatten)]
-    pub stats: DomainStats,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct FileRow {
     pub file: String,
     #[serde(flatten)]
@@ -247,114 +195,28 @@ pub struct FileRow {
 
 impl Summary {
     fn new(decoder: &Decoder, files: &[(PathBuf, CaptureStats)]) -> Summary {
-        let mut sessions: Vec<_> = decoder.sessions().collect();
-        sessions.sort_by_key(|s| s.key);
-        let mut domains = Vec::new();
-        let mut totals = DomainStats::default();
-        for s in sessions {
-            let file = match s.key.source {
-                0 => None,
-                n => files.get(n as usize - 1).map(|(p, _)| p.display().to_string()),
-            };
-            let row = |version, domain, stats: DomainStats| DomainRow {
-                file: file.clone(),
-                exporter: s.key.exporter.map(|a| a.to_string()),
-                collector: s.key.collector.map(|a| a.to_string()),
-                transport: s.key.transport.name(),
-                version,
-                observation_domain_id: domain,
-                stats,
-            };
-            let mut ds: Vec<_> = s.domains().collect();
-            ds.sort_by_key(|(k, _)| *k);
-            for ((version, domain), d) in ds {
-                totals.add(&d.stats);
-                domains.push(row(Some(version), Some(domain), d.stats));
-            }
-            if s.unparsed.messages > 0 {
-                totals.add(&s.unparsed);
-                domains.push(row(None, None, s.unparsed));
-            }
-        }
+        let sessions: Vec<_> = decoder.sessions().map(|s| s.stats()).collect();
+        let (domains, totals) = summary::domain_rows(&sessions, |source| match source {
+            0 => None,
+            n => files.get(n as usize - 1).map(|(p, _)| p.display().to_string()),
+        });
         let files = files.iter().map(|(p, c)| FileRow { file: p.display().to_string(), capture: *c }).collect();
         Summary { domains, totals, files }
     }
 
     fn write<W: Write>(&self, format: OutputFormat, out: &mut W) -> std::io::Result<()> {
         match format {
-            OutputFormat::Json => {
-                serde_json::to_writer(&mut *out, self)?;
-                out.write_all(b"\n")
-            }
-            OutputFormat::Yaml => {
-                let text = serde_saphyr::to_string(self).map_err(std::io::Error::other)?;
-                out.write_all(text.as_bytes())
-            }
+            OutputFormat::Json | OutputFormat::Yaml => summary::write_serialized(self, format, out),
             OutputFormat::Table | OutputFormat::Wide => {
-                out.write_all(self.table(format == OutputFormat::Wide).as_bytes())
+                let mut text = summary::domain_table(&self.domains, &self.totals, format == OutputFormat::Wide);
+                text.push_str(&self.files_text());
+                out.write_all(text.as_bytes())
             }
         }
     }
 
-    fn table(&self, wide: bool) -> String {
-        use comfy_table::{Table, presets};
-        let mut t = Table::new();
-        t.load_style(presets::NOTHING);
-        let mut header = vec![];
-        header.extend([
-            "EXPORTER",
-            "VERSION",
-            "DOMAIN",
-            "MESSAGES",
-            "TEMPLATES",
-            "OPT-TEMPLATES",
-            "DATA",
-            "OPT-DATA",
-            "WAITING",
-            "LATE",
-            "EXPIRED",
-            "MALFORMED",
-            "SEQ-GAPS",
-        ]);
-        if wide {
-            header.extend(["LOST", "WITHDRAWN", "TPL-EXPIRED", "TPL-REFUSED", "BYTES"]);
-        }
-        t.set_header(header);
-        let mut add = |exporter: &str, version: String, domain: String, s: &DomainStats| {
-            let mut row = vec![exporter.to_string(), version, domain];
-            row.extend(
-                [
-                    s.messages,
-                    s.template_records,
-                    s.options_template_records,
-                    s.data_records,
-                    s.options_records,
-                    s.sets_waiting,
-                    s.late_records,
-                    s.sets_expired,
-                    s.malformed,
-                    s.sequence_gaps,
-                ]
-                .map(|n| n.to_string()),
-            );
-            if wide {
-                row.extend(
-                    [s.lost, s.withdrawals, s.templates_expired, s.templates_refused, s.bytes].map(|n| n.to_string()),
-                );
-            }
-            t.add_row(row);
-        };
-        for d in &self.domains {
-            let exporter = d.exporter.clone().or_else(|| d.file.clone()).unwrap_or_else(|| d.transport.to_string());
-            let version = d.version.map_or("-".into(), |v| if v == 9 { "v9".into() } else { "ipfix".into() });
-            let domain = d.observation_domain_id.map_or("-".into(), |v| v.to_string());
-            add(&exporter, version, domain, &d.stats);
-        }
-        if self.domains.len() > 1 {
-            add("total", String::new(), String::new(), &self.totals);
-        }
-        let mut text: String =
-            t.lines().map(|l| l.strip_prefix(' ').unwrap_or(&l).trim_end().to_string() + "\n").collect();
+    fn files_text(&self) -> String {
+        let mut text = String::new();
         for f in &self.files {
             let c = &f.capture;
             text.push_str(&format!(

@@ -5,4 +5,5 @@ pub mod decode;
 pub mod flow;
 pub mod ipfix;
 pub mod output;
+pub mod problems;
 pub mod time;

@@ -104,6 +104,9 @@ pub struct DecoderConfig {
     pub max_pending_bytes_per_session: usize,
     /// How long a data set waits for its template before it is counted as expired.
     pub pending_timeout_secs: u64,
+    /// Transport sessions held at once; a message that would open one more is refused and
+    /// counted, so spoofed source addresses cannot grow memory without end.
+    pub max_sessions: usize,
 }
 
 impl Default for DecoderConfig {
@@ -113,6 +116,7 @@ impl Default for DecoderConfig {
             max_templates_per_session: 4096,
             max_pending_bytes_per_session: 4 << 20,
             pending_timeout_secs: 600,
+            max_sessions: 65_536,
         }
     }
 }
@@ -230,6 +234,8 @@ pub struct Session {
     pending_bytes: usize,
     /// Counters of messages whose header could not be read.
     pub unparsed: DomainStats,
+    /// When the last message arrived (the origin's time, seconds).
+    pub last_seen: i64,
 }
 
 impl Session {
@@ -237,6 +243,25 @@ impl Session {
     pub fn domains(&self) -> impl Iterator<Item = ((u16, u32), &Domain)> {
         self.domains.iter().map(|(k, d)| (*k, d))
     }
+
+    /// The session's counters, owned, domains in order.
+    pub fn stats(&self) -> SessionStats {
+        let mut domains: Vec<_> = self.domains.iter().map(|(k, d)| (*k, d.stats)).collect();
+        domains.sort_by_key(|(k, _)| *k);
+        SessionStats { key: self.key, domains, unparsed: self.unparsed, last_seen: self.last_seen }
+    }
+}
+
+/// A session's counters, detached from the decoder (for summaries and metrics, and for
+/// sessions that have ended).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionStats {
+    pub key: SessionKey,
+    /// ((version, observation domain), counters), ordered.
+    pub domains: Vec<((u16, u32), DomainStats)>,
+    /// Messages whose header could not be read.
+    pub unparsed: DomainStats,
+    pub last_seen: i64,
 }
 
 /// What decoding one message found, for callers that act on it (a TCP collector closes the
@@ -248,6 +273,8 @@ pub struct MessageOutcome {
     pub malformed: bool,
     /// A template was redefined over TCP: RFC 7011 says the session must be reset.
     pub session_error: bool,
+    /// The message would have opened a session beyond the bound; it was not decoded.
+    pub refused: bool,
 }
 
 /// Decodes messages of any number of sessions.
@@ -255,11 +282,18 @@ pub struct MessageOutcome {
 pub struct Decoder {
     config: DecoderConfig,
     sessions: HashMap<SessionKey, Session>,
+    /// Messages refused because the session bound was reached.
+    refused_messages: u64,
 }
 
 impl Decoder {
     pub fn new(config: DecoderConfig) -> Self {
-        Decoder { config, sessions: HashMap::new() }
+        Decoder { config, sessions: HashMap::new(), refused_messages: 0 }
+    }
+
+    /// Messages not decoded because they would have opened a session beyond the bound.
+    pub fn refused_messages(&self) -> u64 {
+        self.refused_messages
     }
 
     pub fn sessions(&self) -> impl Iterator<Item = &Session> {
@@ -279,14 +313,23 @@ impl Decoder {
         visitor: &mut V,
     ) -> MessageOutcome {
         let config = &self.config;
+        let mut outcome = MessageOutcome::default();
+        if !self.sessions.contains_key(key) && self.sessions.len() >= config.max_sessions {
+            self.refused_messages += 1;
+            outcome.refused = true;
+            let limit = config.max_sessions;
+            visitor.problem(&origin, &DecodeError::SessionLimit { limit });
+            return outcome;
+        }
         let session = self.sessions.entry(*key).or_insert_with(|| Session {
             key: *key,
             domains: HashMap::new(),
             template_count: 0,
             pending_bytes: 0,
             unparsed: DomainStats::default(),
+            last_seen: origin.time.secs,
         });
-        let mut outcome = MessageOutcome::default();
+        session.last_seen = session.last_seen.max(origin.time.secs);
         let (message, notice) = match Message::parse(bytes) {
             Ok(parsed) => parsed,
             Err(e) => {
@@ -371,6 +414,14 @@ impl Decoder {
         }
         session.pending_bytes = 0;
         Some(session)
+    }
+
+    /// Ends the sessions that have been silent since before `cutoff` (seconds): an exporter that
+    /// restarts comes back on a new source port, so its old UDP sessions would otherwise stay.
+    /// Returns the sessions ended, with their final counters.
+    pub fn expire_idle<V: Visitor>(&mut self, cutoff: i64, visitor: &mut V) -> Vec<Session> {
+        let idle: Vec<SessionKey> = self.sessions.values().filter(|s| s.last_seen < cutoff).map(|s| s.key).collect();
+        idle.iter().filter_map(|k| self.close_session(k, visitor)).collect()
     }
 
     /// Ends the input: every data set still waiting for a template is counted as expired.
@@ -779,6 +830,27 @@ mod tests {
         // A reconnection from the same address and port starts without templates.
         d.decode(&k, origin(3, 0), &data_message(0, 256, &[(1, 2)]), &mut seen);
         assert!(seen.records.is_empty());
+    }
+
+    #[test]
+    fn sessions_are_bounded_and_idle_ones_end() {
+        let config = DecoderConfig { max_sessions: 2, ..Default::default() };
+        let (mut d, mut seen) = (Decoder::new(config), Seen::default());
+        let at = |port: u16| SessionKey {
+            exporter: Some(format!("192.0.2.1:{port}").parse().unwrap()),
+            ..key(Transport::Udp)
+        };
+        d.decode(&at(1), origin(1, 100), &template_message(0, &ports()), &mut seen);
+        d.decode(&at(2), origin(2, 200), &template_message(0, &ports()), &mut seen);
+        let refused = d.decode(&at(3), origin(3, 300), &template_message(0, &ports()), &mut seen);
+        assert!(refused.refused);
+        assert_eq!(d.refused_messages(), 1);
+        assert_eq!(seen.problems, [DecodeError::SessionLimit { limit: 2 }]);
+        // The first exporter has been silent since 100: it ends, and room is made.
+        let ended = d.expire_idle(150, &mut seen);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].key, at(1));
+        assert!(!d.decode(&at(3), origin(4, 300), &template_message(0, &ports()), &mut seen).refused);
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub enum DecodeError {
     )]
     PendingLimit { offset: usize, template_id: u16, limit: usize },
 
+    #[error("message refused: already {limit} transport sessions, the most one collector holds")]
+    SessionLimit { limit: usize },
+
     #[error("{sets} data sets for template {template_id} expired before the template arrived")]
     PendingExpired { template_id: u16, sets: usize },
 
@@ -107,6 +110,7 @@ impl DecodeError {
                 | DecodeError::TemplateLimit { .. }
                 | DecodeError::PendingLimit { .. }
                 | DecodeError::PendingExpired { .. }
+                | DecodeError::SessionLimit { .. }
                 | DecodeError::WithdrawalOfUnknown { .. }
                 | DecodeError::NonZeroPadding { .. }
                 | DecodeError::TrailingBytes { .. }
@@ -137,6 +141,7 @@ impl DecodeError {
             DecodeError::WithdrawalOfUnknown { .. } => "withdrawal-of-unknown",
             DecodeError::TemplateLimit { .. } => "template-limit",
             DecodeError::PendingLimit { .. } => "pending-limit",
+            DecodeError::SessionLimit { .. } => "session-limit",
             DecodeError::PendingExpired { .. } => "pending-expired",
             DecodeError::TrailingBytes { .. } => "trailing-bytes",
         }

@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod parallel;
+pub mod summary;
 pub mod table;
 
 use std::io::{self, Write};

@@ -50,6 +50,17 @@ impl TablePrinter {
     }
 
     pub fn record(&mut self, r: &RecordRef<'_>) {
+        let row = self.row(r);
+        self.push(row);
+    }
+
+    /// Adds a row made by [`TablePrinter::row`] (possibly on another thread).
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    /// The cells of a record's row.
+    pub fn row(&self, r: &RecordRef<'_>) -> Vec<String> {
         let rec = r.record;
         let get = |id: u16| rec.get(0, id).filter(|v| !matches!(v, Value::Absent));
         let endpoint = |v4: u16, v6: u16, port: u16| -> String {
@@ -94,7 +105,7 @@ impl TablePrinter {
             }
             row.push(fields);
         }
-        self.rows.push(row);
+        row
     }
 
     pub fn ready(&self) -> bool {
