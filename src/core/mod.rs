@@ -6,3 +6,4 @@ pub mod flow;
 pub mod ipfix;
 pub mod output;
 pub mod time;
+pub mod transport;
