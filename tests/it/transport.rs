@@ -559,6 +559,40 @@ async fn tls_listener_survives_a_failed_handshake() {
 }
 
 #[tokio::test]
+async fn tls_peer_closing_without_close_notify() {
+    let pki = Pki::new(&[]);
+    let (listener, to) = tls_listener(pki.server(false)).await;
+    let config = client_config(&pki.client(&pki.path("ca.crt"), None)).unwrap();
+    // Closes the TCP connection under TLS without a close_notify, after `tail` bytes of a
+    // second message.
+    let cut = |tail: usize| {
+        let config = config.clone();
+        async move {
+            let tcp = TcpStream::connect(to.addr()).await.unwrap();
+            let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+            let mut tls = tokio_rustls::TlsConnector::from(config).connect(name, tcp).await.unwrap();
+            tls.write_all(&message(100, 1)).await.unwrap();
+            tls.write_all(&message(100, 2)[..tail]).await.unwrap();
+            tls.flush().await.unwrap();
+            drop(tls.into_inner().0);
+        }
+    };
+    // Between messages nothing is lost: a clean end.
+    let sender = tokio::spawn(cut(0));
+    let mut stream = accept(&listener).await;
+    assert_eq!(seq_of(&next(&mut stream).await.unwrap().unwrap()), 1);
+    assert!(next(&mut stream).await.is_none());
+    sender.await.unwrap();
+    // Inside a message it is a truncation.
+    let sender = tokio::spawn(cut(30));
+    let mut stream = accept(&listener).await;
+    assert_eq!(seq_of(&next(&mut stream).await.unwrap().unwrap()), 1);
+    let err = next(&mut stream).await.unwrap().unwrap_err();
+    assert!(matches!(err, FramingError::Truncated { received: 30, expected: 100, .. }), "{err}");
+    sender.await.unwrap();
+}
+
+#[tokio::test]
 async fn tls_to_a_plain_tcp_listener_is_not_ipfix() {
     let pki = Pki::new(&[]);
     let (listener, addr) = tcp_listener().await;

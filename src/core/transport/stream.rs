@@ -328,6 +328,14 @@ mod tests {
     }
 
     #[test]
+    fn streams_can_move_to_their_tasks() {
+        fn send<T: Send>() {}
+        send::<MessageStream>();
+        send::<StreamSender>();
+        send::<StreamListener>();
+    }
+
+    #[test]
     fn decoder_frames_by_length_and_waits_for_the_rest() {
         let mut buf = BytesMut::new();
         let mut two = header(10, 20);

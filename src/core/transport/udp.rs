@@ -403,6 +403,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn receivers_and_senders_can_move_to_their_threads() {
+        fn send<T: Send>() {}
+        send::<UdpReceiver>();
+        send::<UdpSender>();
+        send::<UdpListener>();
+    }
+
+    #[test]
     fn drops_column_is_found_by_inode() {
         let table = "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops            \n\
           213: 0100007F:A8C3 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 4242 2 0000000000000000 0        \n\
