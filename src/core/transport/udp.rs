@@ -138,6 +138,8 @@ impl UdpListener {
 /// Sets the receive buffer (0: leave the default) and returns what the kernel reports granting.
 fn set_rcvbuf(socket: &Socket, size: usize) -> io::Result<usize> {
     if size > 0 {
+        // The option is a C int; larger values would wrap rather than mean "as much as allowed".
+        let size = size.min(i32::MAX as usize);
         // SO_RCVBUFFORCE goes past net.core.rmem_max when the process has CAP_NET_ADMIN: a
         // collector run as root gets the buffer it was configured with.
         if let Err(e) = sys::setsockopt(socket, sockopt::RcvBufForce, &size) {
