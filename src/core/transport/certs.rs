@@ -175,12 +175,14 @@ struct Validity {
 }
 
 impl Validity {
-    /// From an hour ago until `days` from now, as times since the UNIX epoch.
+    /// From an hour ago until `days` from now (at the latest the end of year 9999, the last date
+    /// a certificate can carry), as times since the UNIX epoch.
     fn days(days: u32) -> Self {
+        const END_OF_9999: Duration = Duration::from_secs(253_402_300_799);
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         Validity {
             not_before: now.saturating_sub(Duration::from_secs(3600)),
-            not_after: now + Duration::from_secs(u64::from(days) * 86_400),
+            not_after: (now + Duration::from_secs(u64::from(days) * 86_400)).min(END_OF_9999),
         }
     }
 
@@ -328,6 +330,18 @@ mod tests {
         std::fs::write(dir.path().join("ca.key"), "not a key").unwrap();
         let err = create(&request(dir.path())).unwrap_err().to_string();
         assert!(err.contains("CA private key") && err.contains("ca.key"), "{err}");
+    }
+
+    #[test]
+    fn validity_runs_from_an_hour_ago_for_the_days_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let made = create(&CertsRequest { days: 30, clients: vec!["a".into()], ..CertsRequest::new(dir.path()) });
+        assert!(made.is_ok());
+        let v = Validity::days(30);
+        assert_eq!(v.not_after - v.not_before, Duration::from_secs(30 * 86_400 + 3600));
+        // Any number of days gives a certificate, ending with year 9999 at the latest.
+        let made = create(&CertsRequest { days: u32::MAX, clients: vec!["b".into()], ..CertsRequest::new(dir.path()) });
+        assert!(made.is_ok(), "{made:?}");
     }
 
     #[test]
