@@ -29,9 +29,9 @@ use super::{AcceptError, Endpoint, FramingError, MAX_MESSAGE_LEN, TransportError
 use crate::core::ipfix::message::{IPFIX_HEADER_LEN, IPFIX_VERSION};
 
 /// TLS handshakes in progress at once; further connections wait in the kernel's backlog.
-pub const MAX_HANDSHAKES: usize = 64;
+const MAX_HANDSHAKES: usize = 64;
 /// How long a client has to finish its TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Accepted connections waiting for the caller's `accept`.
 const QUEUE: usize = 16;
 /// Pause after the kernel refuses a connection (e.g. no file descriptors left), so the accepting
