@@ -28,6 +28,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+            cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -55,6 +56,44 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'flowctl;certs'= {
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;certs;create'= {
+            cand --out 'Directory for the files (created if missing)'
+            cand --ca 'Common name of a new CA (DIR/ca.crt, DIR/ca.key); when both files exist they sign instead'
+            cand --server 'DNS names and IP addresses the collector is reached by, all in one server certificate (server.crt, server.key)'
+            cand --client 'Exporter names, one client certificate each (client-NAME.crt, client-NAME.key)'
+            cand --days 'Days the new certificates are valid'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --force 'Replace existing server and client files (the CA is never replaced)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;certs;help'= {
+            cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;certs;help;create'= {
+        }
+        &'flowctl;certs;help;help'= {
+        }
         &'flowctl;completion'= {
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
@@ -80,11 +119,17 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;help'= {
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+            cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;help;decode'= {
+        }
+        &'flowctl;help;certs'= {
+            cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
+        }
+        &'flowctl;help;certs;create'= {
         }
         &'flowctl;help;completion'= {
         }

@@ -34,6 +34,7 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -s v -l verbose -d 'More l
 complete -c flowctl -n "__fish_flowctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -55,6 +56,34 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l no-progress -
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l out -d 'Directory for the files (created if missing)' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l ca -d 'Common name of a new CA (DIR/ca.crt, DIR/ca.key); when both files exist they sign instead' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l server -d 'DNS names and IP addresses the collector is reached by, all in one server certificate (server.crt, server.key)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l client -d 'Exporter names, one client certificate each (client-NAME.crt, client-NAME.key)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l days -d 'Days the new certificates are valid' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l force -d 'Replace existing server and client files (the CA is never replaced)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -74,7 +103,9 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

@@ -1,8 +1,8 @@
 //! flowctl: one binary for the flow-visibility pipeline of a Kubernetes cluster.
 //!
 //! - `commands/` turns command lines into validated options and calls into `core`.
-//! - `core/` does the work: the IPFIX codec, capture files, printers, and (in later issues)
-//!   the transport, collector, exporter, agent and aggregator.
+//! - `core/` does the work: the IPFIX codec, capture files, printers, the transport (UDP, TCP and
+//!   TLS, certificates), and (in later issues) the collector, exporter, agent and aggregator.
 
 pub mod commands;
 pub mod core;

@@ -1,6 +1,7 @@
 //! The command line: clap definitions, global options, and dispatch. Each subcommand's module
 //! turns its arguments into validated options and calls into `core`; nothing here does the work.
 
+pub mod certs;
 pub mod completion;
 pub mod decode;
 pub mod docs;
@@ -82,6 +83,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Decode(decode::DecodeArgs),
+    Certs(certs::CertsArgs),
     Completion(completion::CompletionArgs),
     #[command(hide = true)]
     GenerateDocs(docs::GenerateDocsArgs),
@@ -102,6 +104,7 @@ impl GlobalArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Decode(args) => decode::run(args, &cli.global),
+        Command::Certs(args) => certs::run(args),
         Command::Completion(args) => completion::run(args),
         Command::GenerateDocs(args) => docs::run(args),
     }

@@ -7,3 +7,4 @@ pub mod ipfix;
 pub mod output;
 pub mod problems;
 pub mod time;
+pub mod transport;

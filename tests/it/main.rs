@@ -6,4 +6,5 @@ mod decode;
 mod ipfixdump;
 mod quickstart;
 mod registry;
+mod transport;
 mod util;

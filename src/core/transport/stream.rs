@@ -1,0 +1,382 @@
+//! IPFIX over TCP and TLS (tokio): accepting connections, framing messages, and sending them.
+//!
+//! On a stream, IPFIX messages follow each other with nothing in between; each one's header
+//! carries its own length (bytes 2–3, including the 16-byte header), which is how
+//! [`MessageStream`] cuts the stream. A header that is not IPFIX leaves no way to find the next
+//! message, so framing stops there and the caller closes the connection, as go-ipfix does.
+//!
+//! [`StreamListener`] accepts in a task of its own. TLS handshakes run concurrently (at most
+//! [`MAX_HANDSHAKES`] at once, each limited to [`HANDSHAKE_TIMEOUT`]), so a client that connects
+//! and stays silent delays no one else; finished connections wait in a short queue for `accept`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use rustls_pki_types::ServerName;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Mutex, mpsc};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_util::codec::{Decoder, FramedRead};
+use tokio_util::either::Either;
+
+use super::{AcceptError, Endpoint, FramingError, MAX_MESSAGE_LEN, TransportError};
+use crate::core::ipfix::message::{IPFIX_HEADER_LEN, IPFIX_VERSION};
+
+/// TLS handshakes in progress at once; further connections wait in the kernel's backlog.
+const MAX_HANDSHAKES: usize = 64;
+/// How long a client has to finish its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Accepted connections waiting for the caller's `accept`.
+const QUEUE: usize = 16;
+/// Pause after the kernel refuses a connection (e.g. no file descriptors left), so the accepting
+/// loop does not spin while the condition lasts.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Read buffer per connection: one largest message fits.
+const READ_BUFFER: usize = MAX_MESSAGE_LEN + 1;
+
+type ServerIo = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
+type ClientIo = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+type Accepted = Result<(MessageStream, SocketAddr), AcceptError>;
+
+/// Listens for IPFIX exporters on TCP or TLS.
+pub struct StreamListener {
+    endpoint: Endpoint,
+    incoming: Mutex<mpsc::Receiver<Accepted>>,
+    acceptor: JoinHandle<()>,
+}
+
+impl StreamListener {
+    /// Listens on a `tcp://` endpoint without `tls`, or a `tls://` endpoint with it.
+    pub async fn bind(endpoint: &Endpoint, tls: Option<Arc<rustls::ServerConfig>>) -> Result<Self, TransportError> {
+        let mismatch = |problem| Err(TransportError::Mismatch { endpoint: *endpoint, problem });
+        let acceptor = match (endpoint, tls) {
+            (Endpoint::Udp(_), _) => return mismatch("a stream listener takes tcp:// or tls://"),
+            (Endpoint::Tcp(_), Some(_)) => return mismatch("TLS settings given for plain TCP; use tls://"),
+            (Endpoint::Tls(_), None) => return mismatch("listening with TLS needs a server certificate and key"),
+            (Endpoint::Tcp(_), None) => None,
+            (Endpoint::Tls(_), Some(config)) => Some(TlsAcceptor::from(config)),
+        };
+        let listener =
+            TcpListener::bind(endpoint.addr()).await.map_err(|io| TransportError::Bind { endpoint: *endpoint, io })?;
+        let local = listener.local_addr().map_err(|io| TransportError::Bind { endpoint: *endpoint, io })?;
+        let endpoint = match endpoint {
+            Endpoint::Tls(_) => Endpoint::Tls(local),
+            _ => Endpoint::Tcp(local),
+        };
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let acceptor = tokio::spawn(accept_loop(listener, acceptor, tx, endpoint));
+        Ok(StreamListener { endpoint, incoming: Mutex::new(rx), acceptor })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.endpoint.addr()
+    }
+
+    /// The next connection. A connection that failed (a TLS handshake gone wrong or too slow) is
+    /// returned as an error for that peer; the listener keeps going. Cancel-safe, so it can sit in
+    /// a `select!` with a shutdown signal.
+    pub async fn accept(&self) -> Result<(MessageStream, SocketAddr), AcceptError> {
+        let next = self.incoming.lock().await.recv().await;
+        next.unwrap_or(Err(AcceptError::Closed { endpoint: self.endpoint }))
+    }
+}
+
+impl Drop for StreamListener {
+    fn drop(&mut self) {
+        // Stops accepting; handshakes in progress are dropped with the task's JoinSet.
+        self.acceptor.abort();
+    }
+}
+
+async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, tx: mpsc::Sender<Accepted>, endpoint: Endpoint) {
+    let mut handshakes = JoinSet::new();
+    loop {
+        tokio::select! {
+            Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
+            accepted = listener.accept(), if handshakes.len() < MAX_HANDSHAKES => {
+                let (tcp, peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(io) => {
+                        if tx.send(Err(AcceptError::Accept { endpoint, io })).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(ACCEPT_BACKOFF).await;
+                        continue;
+                    }
+                };
+                let local = tcp.local_addr().unwrap_or(endpoint.addr());
+                match &tls {
+                    None => {
+                        let stream = MessageStream::new(Either::Left(tcp), peer, local, false);
+                        if tx.send(Ok((stream, peer))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Some(acceptor) => {
+                        let handshake = acceptor.accept(tcp);
+                        let tx = tx.clone();
+                        handshakes.spawn(async move {
+                            let result = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+                                Ok(Ok(tls)) => Ok((MessageStream::new(Either::Right(tls), peer, local, true), peer)),
+                                Ok(Err(io)) => Err(AcceptError::Handshake { peer, io }),
+                                Err(_) => Err(AcceptError::HandshakeTimeout { peer, after: HANDSHAKE_TIMEOUT }),
+                            };
+                            // The listener may be gone; then so is the connection.
+                            let _ = tx.send(result).await;
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One exporter's connection, read as a sequence of IPFIX messages.
+pub struct MessageStream {
+    frames: FramedRead<ServerIo, IpfixFraming>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tls: bool,
+}
+
+impl MessageStream {
+    fn new(io: ServerIo, peer: SocketAddr, local: SocketAddr, tls: bool) -> Self {
+        MessageStream { frames: FramedRead::with_capacity(io, IpfixFraming, READ_BUFFER), peer, local, tls }
+    }
+
+    /// The next IPFIX message, framed by the header's Length (bytes 2–3, includes the 16-byte
+    /// header). `None` at a clean end of stream; `Err` when the stream is cut mid-message or a
+    /// header is not IPFIX (version != 10 or length < 16): the stream cannot be re-framed then,
+    /// and the caller closes it. A peer that announces a long message and then sends nothing
+    /// leaves this waiting; the caller bounds that with its idle timeout.
+    pub async fn next_message(&mut self) -> Option<Result<Bytes, FramingError>> {
+        let peer = self.peer;
+        match self.frames.next().await? {
+            Ok(msg) => Some(Ok(msg)),
+            Err(FrameError::NotIpfix { version, length }) => {
+                Some(Err(FramingError::NotIpfix { peer, version, length }))
+            }
+            Err(FrameError::Truncated { received, expected }) => {
+                Some(Err(FramingError::Truncated { peer, received, expected }))
+            }
+            // A TLS peer that closes TCP without close_notify between two messages lost nothing:
+            // the messages are self-delimiting. Inside a message, it is a truncation like any other.
+            Err(FrameError::Io(io)) if self.tls && io.kind() == io::ErrorKind::UnexpectedEof => {
+                let buffered = self.frames.read_buffer();
+                if buffered.is_empty() {
+                    None
+                } else {
+                    Some(Err(FramingError::Truncated {
+                        peer,
+                        received: buffered.len(),
+                        expected: declared_length(buffered).unwrap_or(IPFIX_HEADER_LEN),
+                    }))
+                }
+            }
+            Err(FrameError::Io(io)) => Some(Err(FramingError::Io { peer, io })),
+        }
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+}
+
+/// What the framing decoder reports; [`MessageStream`] adds the peer.
+#[derive(Debug)]
+enum FrameError {
+    Io(io::Error),
+    NotIpfix { version: u16, length: u16 },
+    Truncated { received: usize, expected: usize },
+}
+
+impl From<io::Error> for FrameError {
+    fn from(e: io::Error) -> Self {
+        FrameError::Io(e)
+    }
+}
+
+fn declared_length(buf: &[u8]) -> Option<usize> {
+    buf.get(2..4).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+}
+
+/// Splits a byte stream into IPFIX messages by the header's Length, checking the version and the
+/// length as soon as they are in, so a non-IPFIX peer is caught before its "message" is buffered.
+struct IpfixFraming;
+
+impl Decoder for IpfixFraming {
+    type Item = Bytes;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        let Some(length) = declared_length(src) else {
+            return Ok(None);
+        };
+        let version = u16::from_be_bytes([src[0], src[1]]);
+        if version != IPFIX_VERSION || length < IPFIX_HEADER_LEN {
+            return Err(FrameError::NotIpfix { version, length: length as u16 });
+        }
+        if src.len() < length {
+            src.reserve(length - src.len());
+            return Ok(None);
+        }
+        Ok(Some(src.split_to(length).freeze()))
+    }
+
+    fn decode_eof(&mut self, src: &mut BytesMut) -> Result<Option<Bytes>, FrameError> {
+        match self.decode(src)? {
+            Some(msg) => Ok(Some(msg)),
+            None if src.is_empty() => Ok(None),
+            None => Err(FrameError::Truncated {
+                received: src.len(),
+                expected: declared_length(src).unwrap_or(IPFIX_HEADER_LEN),
+            }),
+        }
+    }
+}
+
+/// Sends IPFIX messages to a collector over TCP or TLS. Messages are buffered; `flush` (or
+/// `shutdown`) puts them on the wire.
+pub struct StreamSender {
+    out: BufWriter<ClientIo>,
+    local: SocketAddr,
+    peer: Endpoint,
+}
+
+impl StreamSender {
+    /// Connects to a `tcp://` endpoint without `tls`, or a `tls://` endpoint with a client
+    /// configuration and the name the server's certificate must carry.
+    pub async fn connect(
+        to: &Endpoint,
+        tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    ) -> Result<Self, TransportError> {
+        let mismatch = |problem| Err(TransportError::Mismatch { endpoint: *to, problem });
+        let tls = match (to, tls) {
+            (Endpoint::Udp(_), _) => return mismatch("a stream sender takes tcp:// or tls://"),
+            (Endpoint::Tcp(_), Some(_)) => return mismatch("TLS settings given for plain TCP; use tls://"),
+            (Endpoint::Tls(_), None) => {
+                return mismatch("sending with TLS needs a CA certificate to verify the collector");
+            }
+            (_, tls) => tls,
+        };
+        let tcp = TcpStream::connect(to.addr()).await.map_err(|io| TransportError::Connect { endpoint: *to, io })?;
+        // Messages are whole when written (the BufWriter gathers them), so Nagle would only delay.
+        tcp.set_nodelay(true).map_err(|io| TransportError::SocketOption {
+            option: "TCP_NODELAY",
+            endpoint: *to,
+            io,
+        })?;
+        let local = tcp.local_addr().map_err(|io| TransportError::Connect { endpoint: *to, io })?;
+        let io = match tls {
+            None => Either::Left(tcp),
+            Some((config, name)) => Either::Right(
+                TlsConnector::from(config)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|io| TransportError::Handshake { endpoint: *to, io })?,
+            ),
+        };
+        Ok(StreamSender { out: BufWriter::with_capacity(READ_BUFFER, io), local, peer: *to })
+    }
+
+    /// Queues one message (written out when the buffer fills or on `flush`).
+    pub async fn send(&mut self, msg: &[u8]) -> io::Result<()> {
+        self.out.write_all(msg).await
+    }
+
+    pub async fn flush(&mut self) -> io::Result<()> {
+        self.out.flush().await
+    }
+
+    /// Flushes, then closes the sending side (with a TLS close_notify first).
+    pub async fn shutdown(&mut self) -> io::Result<()> {
+        self.out.shutdown().await
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    pub fn peer(&self) -> Endpoint {
+        self.peer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(version: u16, length: u16) -> Vec<u8> {
+        let mut m = vec![0; usize::from(length).max(4)];
+        m[0..2].copy_from_slice(&version.to_be_bytes());
+        m[2..4].copy_from_slice(&length.to_be_bytes());
+        m
+    }
+
+    #[test]
+    fn streams_can_move_to_their_tasks() {
+        fn send<T: Send>() {}
+        send::<MessageStream>();
+        send::<StreamSender>();
+        send::<StreamListener>();
+    }
+
+    #[test]
+    fn decoder_frames_by_length_and_waits_for_the_rest() {
+        let mut buf = BytesMut::new();
+        let mut two = header(10, 20);
+        two.extend(header(10, 16));
+        buf.extend_from_slice(&two[..10]);
+        assert!(IpfixFraming.decode(&mut buf).unwrap().is_none());
+        assert!(buf.capacity() >= 20, "room reserved for the whole message");
+        buf.extend_from_slice(&two[10..]);
+        assert_eq!(IpfixFraming.decode(&mut buf).unwrap().unwrap().len(), 20);
+        assert_eq!(IpfixFraming.decode(&mut buf).unwrap().unwrap().len(), 16);
+        assert!(IpfixFraming.decode(&mut buf).unwrap().is_none());
+        assert!(IpfixFraming.decode_eof(&mut buf).unwrap().is_none(), "clean end");
+    }
+
+    #[test]
+    fn decoder_rejects_what_is_not_ipfix() {
+        for (bytes, version, length) in [
+            (header(9, 40), 9, 40),
+            (header(10, 15), 10, 15),
+            (header(10, 0), 10, 0),
+            (vec![0x16, 0x03, 0x01, 0x02], 0x1603, 0x0102),
+        ] {
+            let mut buf = BytesMut::from(&bytes[..]);
+            match IpfixFraming.decode(&mut buf) {
+                Err(FrameError::NotIpfix { version: v, length: l }) => assert_eq!((v, l), (version, length)),
+                other => panic!("{bytes:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn decoder_reports_a_cut_message_at_eof() {
+        let mut buf = BytesMut::from(&header(10, 100)[..40]);
+        match IpfixFraming.decode_eof(&mut buf) {
+            Err(FrameError::Truncated { received: 40, expected: 100 }) => {}
+            other => panic!("{other:?}"),
+        }
+        let mut buf = BytesMut::from(&[0u8, 10, 0][..]);
+        match IpfixFraming.decode_eof(&mut buf) {
+            Err(FrameError::Truncated { received: 3, expected: 16 }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
