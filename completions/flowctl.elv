@@ -28,6 +28,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+            cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -49,6 +50,34 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --stats 'Print a summary per exporter and observation domain (messages, templates, records, data waiting for templates, malformed messages, sequence gaps) instead of the records'
             cand --strict 'Exit with status 1 when a packet, block or message was malformed'
             cand --no-progress 'Do not draw a progress bar on a terminal'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;collect'= {
+            cand -l 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
+            cand --listen 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
+            cand --tls-cert 'Server certificate (PEM) for tls:// listeners'
+            cand --tls-key 'Private key (PEM) of the server certificate'
+            cand --tls-client-ca 'CA (PEM) that client certificates must chain to: turns on mutual TLS'
+            cand -n 'Stop after this many records'
+            cand --count 'Stop after this many records'
+            cand --duration 'Stop after this long (e.g. 30s, 5m)'
+            cand -w 'Also write every message received into this pcap file (UDP datagrams and TCP segments with the real addresses), which `decode` and `replay` read back'
+            cand --write 'Also write every message received into this pcap file (UDP datagrams and TCP segments with the real addresses), which `decode` and `replay` read back'
+            cand --metrics-addr 'Serve Prometheus metrics at http://ADDR/metrics'
+            cand --rcvbuf 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)'
+            cand --udp-sockets 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]'
+            cand --template-lifetime 'How long a template received over UDP stays valid without being re-sent'
+            cand --template-wait 'How long data that arrived before its template waits for it'
+            cand --max-sessions 'Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --stats 'Print a summary per exporter and observation domain when stopping, instead of the records'
             cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
             cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
             cand -h 'Print help (see more with ''--help'')'
@@ -119,12 +148,15 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;help'= {
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+            cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;help;decode'= {
+        }
+        &'flowctl;help;collect'= {
         }
         &'flowctl;help;certs'= {
             cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

@@ -34,6 +34,7 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -s v -l verbose -d 'More l
 complete -c flowctl -n "__fish_flowctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
@@ -56,6 +57,29 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l no-progress -
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s l -l listen -d 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-cert -d 'Server certificate (PEM) for tls:// listeners' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-key -d 'Private key (PEM) of the server certificate' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-client-ca -d 'CA (PEM) that client certificates must chain to: turns on mutual TLS' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s n -l count -d 'Stop after this many records' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l duration -d 'Stop after this long (e.g. 30s, 5m)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s w -l write -d 'Also write every message received into this pcap file (UDP datagrams and TCP segments with the real addresses), which `decode` and `replay` read back' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l metrics-addr -d 'Serve Prometheus metrics at http://ADDR/metrics' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l template-wait -d 'How long data that arrived before its template waits for it' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l max-sessions -d 'Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l stats -d 'Print a summary per exporter and observation domain when stopping, instead of the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -103,9 +127,10 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

@@ -2,6 +2,7 @@
 //! turns its arguments into validated options and calls into `core`; nothing here does the work.
 
 pub mod certs;
+pub mod collect;
 pub mod completion;
 pub mod decode;
 pub mod docs;
@@ -83,6 +84,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Decode(decode::DecodeArgs),
+    Collect(collect::CollectArgs),
     Certs(certs::CertsArgs),
     Completion(completion::CompletionArgs),
     #[command(hide = true)]
@@ -104,6 +106,7 @@ impl GlobalArgs {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Decode(args) => decode::run(args, &cli.global),
+        Command::Collect(args) => collect::run(args, &cli.global),
         Command::Certs(args) => certs::run(args),
         Command::Completion(args) => completion::run(args),
         Command::GenerateDocs(args) => docs::run(args),

@@ -1,9 +1,12 @@
 //! Everything that does work. Nothing in here knows about clap or which command runs it.
 
 pub mod capture;
+pub mod collect;
+pub mod collector;
 pub mod decode;
 pub mod flow;
 pub mod ipfix;
+pub mod metrics;
 pub mod output;
 pub mod problems;
 pub mod time;

@@ -106,6 +106,12 @@ impl Timestamp {
         self.secs * 1000 + (self.nanos / 1_000_000) as i64
     }
 
+    /// The current time, to the microsecond.
+    pub fn now() -> Self {
+        let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        Timestamp { secs: d.as_secs() as i64, nanos: d.subsec_micros() * 1000, precision: Precision::Micros }
+    }
+
     /// Writes `YYYY-MM-DDThh:mm:ss[.fraction]Z` into `out`; returns the number of bytes. The
     /// buffer is large enough for any year from -9999 to 9999 (years outside are clamped).
     pub fn write_rfc3339(self, out: &mut [u8; 32]) -> usize {

@@ -57,26 +57,71 @@ impl<W: Write> MessagePcapWriter<W> {
         collector: SocketAddr,
         payload: &[u8],
     ) -> Result<(), WriteError> {
-        // Locally administered MACs: the capture is a reconstruction, not what a NIC saw.
-        let builder = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-        let builder = match (exporter, collector) {
-            (SocketAddr::V4(e), SocketAddr::V4(c)) => {
-                if payload.len() > MAX_UDP4_PAYLOAD {
-                    return Err(WriteError::TooLarge { len: payload.len() });
-                }
-                builder.ipv4(e.ip().octets(), c.ip().octets(), 64)
-            }
-            (SocketAddr::V6(e), SocketAddr::V6(c)) => builder.ipv6(e.ip().octets(), c.ip().octets(), 64),
-            _ => return Err(WriteError::MixedFamilies { exporter, collector }),
-        };
-        let builder = builder.udp(exporter.port(), collector.port());
+        if exporter.is_ipv4() && payload.len() > MAX_UDP4_PAYLOAD {
+            return Err(WriteError::TooLarge { len: payload.len() });
+        }
+        let builder = Self::ip(exporter, collector)?.udp(exporter.port(), collector.port());
         self.packet.clear();
         builder.write(&mut self.packet, payload).map_err(|e| WriteError::Write(e.to_string()))?;
+        self.emit(time)
+    }
+
+    /// Appends one segment of a TCP stream from `exporter` to `collector`: `seq` is the stream
+    /// offset of `payload` (plus the initial sequence number), so consecutive messages of a
+    /// connection read back as one stream.
+    pub fn write_tcp(
+        &mut self,
+        time: Timestamp,
+        exporter: SocketAddr,
+        collector: SocketAddr,
+        seq: u32,
+        payload: &[u8],
+    ) -> Result<(), WriteError> {
+        let builder = Self::ip(exporter, collector)?.tcp(exporter.port(), collector.port(), seq, 65535).psh().ack(1);
+        self.packet.clear();
+        builder.write(&mut self.packet, payload).map_err(|e| WriteError::Write(e.to_string()))?;
+        self.emit(time)
+    }
+
+    /// Appends the SYN that opens a TCP connection whose first payload byte has sequence
+    /// number `isn + 1`, so a reader knows the stream starts at a message boundary.
+    pub fn write_tcp_syn(
+        &mut self,
+        time: Timestamp,
+        exporter: SocketAddr,
+        collector: SocketAddr,
+        isn: u32,
+    ) -> Result<(), WriteError> {
+        let builder = Self::ip(exporter, collector)?.tcp(exporter.port(), collector.port(), isn, 65535).syn();
+        self.packet.clear();
+        builder.write(&mut self.packet, &[]).map_err(|e| WriteError::Write(e.to_string()))?;
+        self.emit(time)
+    }
+
+    fn ip(
+        exporter: SocketAddr,
+        collector: SocketAddr,
+    ) -> Result<etherparse::PacketBuilderStep<etherparse::IpHeaders>, WriteError> {
+        // Locally administered MACs: the capture is a reconstruction, not what a NIC saw.
+        let builder = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+        match (exporter, collector) {
+            (SocketAddr::V4(e), SocketAddr::V4(c)) => Ok(builder.ipv4(e.ip().octets(), c.ip().octets(), 64)),
+            (SocketAddr::V6(e), SocketAddr::V6(c)) => Ok(builder.ipv6(e.ip().octets(), c.ip().octets(), 64)),
+            _ => Err(WriteError::MixedFamilies { exporter, collector }),
+        }
+    }
+
+    fn emit(&mut self, time: Timestamp) -> Result<(), WriteError> {
         let ts = Duration::new(time.secs.max(0) as u64, time.nanos);
         let packet = PcapPacket::new(ts, self.packet.len() as u32, &self.packet[..])
             .map_err(|e| WriteError::Write(e.to_string()))?;
         self.pcap.write_packet(&packet).map_err(|e| WriteError::Write(e.to_string()))?;
         Ok(())
+    }
+
+    /// Pushes what is buffered to the file.
+    pub fn flush(&mut self) -> Result<(), WriteError> {
+        self.pcap.flush().map_err(|e| WriteError::Write(e.to_string()))
     }
 
     /// Flushes and gives back the underlying writer.
@@ -102,6 +147,12 @@ mod tests {
             w.write(t, "[2001:db8::1]:40000".parse().unwrap(), "[2001:db8::2]:12345".parse().unwrap(), &msg).unwrap();
             let mixed = w.write(t, "10.1.2.3:1".parse().unwrap(), "[::1]:2".parse().unwrap(), &msg);
             assert!(matches!(mixed, Err(WriteError::MixedFamilies { .. })));
+            // Two messages of one TCP connection, split at an odd place: they read back as a stream.
+            let (e, c) = ("10.1.2.3:40000".parse().unwrap(), "10.9.9.9:4739".parse().unwrap());
+            let two: Vec<u8> = [msg, msg].concat();
+            w.write_tcp_syn(t, e, c, 999).unwrap();
+            w.write_tcp(t, e, c, 1000, &two[..5]).unwrap();
+            w.write_tcp(t, e, c, 1005, &two[5..]).unwrap();
             w.finish().unwrap();
         }
         let dir = tempfile::tempdir().unwrap();
@@ -115,6 +166,10 @@ mod tests {
         // Port 12345 is no IPFIX port: the header is what identifies it.
         let m = r.next().unwrap().unwrap();
         assert_eq!(m.collector, Some("[2001:db8::2]:12345".parse().unwrap()));
+        for _ in 0..2 {
+            let m = r.next().unwrap().unwrap();
+            assert_eq!((m.transport, m.payload.len()), (crate::core::ipfix::Transport::Tcp, 16));
+        }
         assert!(r.next().is_none());
     }
 }

@@ -149,7 +149,7 @@ fn write_text<W: Write>(out: &mut W, error: &mut Option<io::Error>, text: &[u8])
 }
 
 /// Appends the JSON object in `json` (one line) as an item of a YAML sequence.
-fn yaml_item(json: &[u8], out: &mut Vec<u8>) {
+pub fn yaml_item(json: &[u8], out: &mut Vec<u8>) {
     let value: serde_json::Value = match serde_json::from_slice(json) {
         Ok(v) => v,
         Err(_) => return,

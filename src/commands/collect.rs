@@ -1,0 +1,150 @@
+//! `flowctl collect`: a live IPFIX / NetFlow v9 collector that prints records.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{ExitStatus, GlobalArgs};
+use crate::core::collect::{self, CollectOptions};
+use crate::core::collector::CollectorConfig;
+use crate::core::ipfix::DecoderConfig;
+use crate::core::transport::{Endpoint, ServerTls, UdpConfig};
+
+/// Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  flowctl collect\n  flowctl collect -l udp://0.0.0.0:2055 -o json | jq .fields\n  \
+                        flowctl collect -l tls://0.0.0.0:4740 --tls-cert server.crt --tls-key server.key --tls-client-ca ca.crt\n  \
+                        flowctl collect --stats --duration 1m --write received.pcap"
+)]
+pub struct CollectArgs {
+    /// Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable)
+    /// [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]
+    #[arg(short, long = "listen", value_name = "URL")]
+    pub listen: Vec<Endpoint>,
+
+    /// Server certificate (PEM) for tls:// listeners
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of the server certificate
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA (PEM) that client certificates must chain to: turns on mutual TLS
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Stop after this many records
+    #[arg(short = 'n', long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop after this long (e.g. 30s, 5m)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Print a summary per exporter and observation domain when stopping, instead of the records
+    #[arg(long)]
+    pub stats: bool,
+
+    /// Also write every message received into this pcap file (UDP datagrams and TCP segments
+    /// with the real addresses), which `decode` and `replay` read back
+    #[arg(short, long = "write", value_name = "FILE.pcap")]
+    pub write: Option<PathBuf>,
+
+    /// Serve Prometheus metrics at http://ADDR/metrics
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub rcvbuf: usize,
+
+    /// UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub udp_sockets: Option<usize>,
+
+    /// How long a template received over UDP stays valid without being re-sent
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub template_lifetime: Duration,
+
+    /// How long data that arrived before its template waits for it
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub template_wait: Duration,
+
+    /// Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub max_sessions: usize,
+}
+
+pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let defaults = CollectorConfig::default();
+    let lifetime = args.template_lifetime.as_secs();
+    let tls = args.tls_cert.map(|cert| ServerTls {
+        cert,
+        key: args.tls_key.unwrap_or_default(),
+        client_ca: args.tls_client_ca,
+    });
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let opts = CollectOptions {
+        collector: CollectorConfig {
+            listen: if args.listen.is_empty() { defaults.listen } else { args.listen },
+            tls,
+            udp: UdpConfig {
+                rcvbuf: args.rcvbuf,
+                sockets: args.udp_sockets.unwrap_or(cores).max(1),
+                ..UdpConfig::default()
+            },
+            decoder: DecoderConfig {
+                template_lifetime_secs: (lifetime > 0).then_some(lifetime),
+                pending_timeout_secs: args.template_wait.as_secs(),
+                max_sessions: args.max_sessions,
+                ..DecoderConfig::default()
+            },
+            idle_timeout: if lifetime > 0 { args.template_lifetime } else { defaults.idle_timeout },
+            capture: args.write,
+        },
+        format: global.output_format(),
+        stats: args.stats,
+        count: args.count,
+        metrics: args.metrics_addr,
+    };
+    let duration = args.duration;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.clamp(1, 4))
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let stdout = std::io::stdout();
+        collect::run(opts, stdout, std::io::stderr(), shutdown_signal(duration)).await
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// Completes on Ctrl-C, SIGTERM, or after `duration`.
+async fn shutdown_signal(duration: Option<Duration>) {
+    let timer = async {
+        match duration {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let sigterm = async {
+        match term.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = sigterm => {}
+        _ = timer => {}
+    }
+}

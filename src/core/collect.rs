@@ -1,0 +1,318 @@
+//! Live collection: the collecting process → record printer or summary, with metrics.
+//!
+//! Each receiving thread or connection formats its own records (JSON and YAML as text, tables as
+//! rows) and hands them in chunks to one writer thread, so formatting runs where the records
+//! are and only finished text crosses threads. The writer's queue is bounded: a slow reader of
+//! our output slows receiving down, and what the kernel then drops is counted like any drop.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::core::collector::{Board, CollectingProcess, CollectorConfig, ConnectionCounters, RecordSink, SinkFactory};
+use crate::core::ipfix::decoder::{DomainStats, RecordRef};
+use crate::core::metrics;
+use crate::core::output::json::JsonWriter;
+use crate::core::output::summary::{self, DomainRow};
+use crate::core::output::table::TablePrinter;
+use crate::core::output::{OutputFormat, yaml_item};
+
+#[derive(Clone, Debug)]
+pub struct CollectOptions {
+    pub collector: CollectorConfig,
+    pub format: OutputFormat,
+    /// Print the summary instead of the records.
+    pub stats: bool,
+    /// Stop after this many records.
+    pub count: Option<u64>,
+    /// Serve Prometheus metrics here.
+    pub metrics: Option<SocketAddr>,
+}
+
+/// A chunk of output from a receiving thread.
+enum Chunk {
+    Text(Vec<u8>),
+    Rows(Vec<Vec<String>>),
+}
+
+/// Text a sink holds before handing it to the writer.
+const CHUNK_BYTES: usize = 64 << 10;
+/// How long the writer waits before printing table rows that came in.
+const TABLE_PAUSE: Duration = Duration::from_millis(200);
+
+/// Formats the records of one receiving thread or connection.
+struct PrintSink {
+    format: OutputFormat,
+    json: JsonWriter,
+    table: TablePrinter,
+    text: Vec<u8>,
+    scratch: Vec<u8>,
+    rows: Vec<Vec<String>>,
+    tx: SyncSender<Chunk>,
+    /// Records still to print when `--count` was given; shared by every sink.
+    remaining: Option<Arc<AtomicI64>>,
+    done: Arc<Notify>,
+}
+
+impl RecordSink for PrintSink {
+    fn record(&mut self, r: &RecordRef<'_>) {
+        if let Some(remaining) = &self.remaining {
+            let left = remaining.fetch_sub(1, Ordering::Relaxed);
+            if left <= 0 {
+                return;
+            }
+            if left == 1 {
+                self.done.notify_one();
+            }
+        }
+        match self.format {
+            OutputFormat::Json => self.json.record(r, &mut self.text),
+            OutputFormat::Yaml => {
+                self.scratch.clear();
+                self.json.record(r, &mut self.scratch);
+                yaml_item(&self.scratch, &mut self.text);
+            }
+            OutputFormat::Table | OutputFormat::Wide => self.rows.push(self.table.row(r)),
+        }
+        if self.text.len() >= CHUNK_BYTES || self.rows.len() >= 256 {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        // A writer that is gone (stdout closed) just makes output vanish; the run is stopping.
+        if !self.text.is_empty() {
+            let _ = self.tx.send(Chunk::Text(std::mem::take(&mut self.text)));
+        }
+        if !self.rows.is_empty() {
+            let _ = self.tx.send(Chunk::Rows(std::mem::take(&mut self.rows)));
+        }
+    }
+}
+
+impl Drop for PrintSink {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// Counts nothing: with `--stats` the counters are the output.
+struct Silent;
+
+impl RecordSink for Silent {
+    fn record(&mut self, _: &RecordRef<'_>) {}
+}
+
+/// Writes chunks in arrival order; renders table rows when input pauses.
+fn write_chunks<W: Write>(
+    rx: Receiver<Chunk>,
+    mut out: W,
+    format: OutputFormat,
+    done: Arc<Notify>,
+) -> std::io::Result<()> {
+    let mut table = TablePrinter::new(format == OutputFormat::Wide, false);
+    let mut rendered = Vec::new();
+    let mut pending_rows = false;
+    loop {
+        let chunk = match rx.recv_timeout(TABLE_PAUSE) {
+            Ok(c) => Some(c),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        let result = match chunk {
+            Some(Chunk::Text(text)) => out.write_all(&text),
+            Some(Chunk::Rows(rows)) => {
+                for row in rows {
+                    table.push(row);
+                }
+                pending_rows = true;
+                Ok(())
+            }
+            None if pending_rows => {
+                pending_rows = false;
+                rendered.clear();
+                table.render(&mut rendered);
+                out.write_all(&rendered).and_then(|_| out.flush())
+            }
+            None => out.flush(),
+        };
+        if let Err(e) = result {
+            // Whoever reads our output went away (`| head`): stop collecting.
+            done.notify_one();
+            return Err(e);
+        }
+    }
+    rendered.clear();
+    table.render(&mut rendered);
+    out.write_all(&rendered)?;
+    out.flush()
+}
+
+/// The summary of a run.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CollectSummary {
+    pub domains: Vec<DomainRow>,
+    pub totals: DomainStats,
+    /// Datagrams the kernel dropped on our UDP sockets (receive buffers full).
+    pub kernel_drops: u64,
+    pub datagrams: u64,
+    /// Messages refused because the most sessions were already held.
+    pub refused_messages: u64,
+    pub connections: ConnectionSummary,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionSummary {
+    pub accepted: u64,
+    pub closed: u64,
+    pub refused: u64,
+    pub handshake_failures: u64,
+    pub framing_errors: u64,
+    pub protocol_errors: u64,
+}
+
+impl From<ConnectionCounters> for ConnectionSummary {
+    fn from(c: ConnectionCounters) -> Self {
+        ConnectionSummary {
+            accepted: c.accepted,
+            closed: c.closed,
+            refused: c.refused,
+            handshake_failures: c.handshake_failures,
+            framing_errors: c.framing_errors,
+            protocol_errors: c.protocol_errors,
+        }
+    }
+}
+
+impl CollectSummary {
+    pub fn new(board: &Board) -> Self {
+        let sessions: Vec<_> = board.sessions.values().map(|(s, _)| s.clone()).collect();
+        let (domains, _) = summary::domain_rows(&sessions, |_| None);
+        CollectSummary {
+            domains,
+            totals: board.totals(),
+            kernel_drops: board.kernel_drops(),
+            datagrams: board.sockets.values().map(|s| s.datagrams).sum(),
+            refused_messages: board.sockets.values().map(|s| s.refused_messages).sum(),
+            connections: board.connections.into(),
+        }
+    }
+
+    pub fn write<W: Write>(&self, format: OutputFormat, out: &mut W) -> std::io::Result<()> {
+        match format {
+            OutputFormat::Json | OutputFormat::Yaml => summary::write_serialized(self, format, out),
+            OutputFormat::Table | OutputFormat::Wide => {
+                let mut text = summary::domain_table(&self.domains, &self.totals, format == OutputFormat::Wide);
+                let c = &self.connections;
+                text.push_str(&format!(
+                    "\n{} datagrams, {} dropped by the kernel (receive buffer full); {} TCP/TLS connections \
+                     ({} TLS handshakes failed, {} streams broken, {} closed on protocol errors, {} refused); \
+                     {} messages refused at the session bound\n",
+                    self.datagrams,
+                    self.kernel_drops,
+                    c.accepted,
+                    c.handshake_failures,
+                    c.framing_errors,
+                    c.protocol_errors,
+                    c.refused,
+                    self.refused_messages,
+                ));
+                out.write_all(text.as_bytes())
+            }
+        }
+    }
+}
+
+/// Collects until `shutdown` completes, `--count` records were printed, or our output is closed.
+/// Records go to `out`; the summary goes to `out` with `--stats` and to `summary_out` otherwise.
+pub async fn run<W, S>(
+    opts: CollectOptions,
+    out: W,
+    mut summary_out: S,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<CollectSummary>
+where
+    W: Write + Send + 'static,
+    S: Write,
+{
+    let done = Arc::new(Notify::new());
+    let (tx, rx) = sync_channel::<Chunk>(64);
+    let (writer, mut stats_out) = if opts.stats {
+        (None, Some(out))
+    } else {
+        let (format, done) = (opts.format, done.clone());
+        let thread = std::thread::Builder::new()
+            .name("output".into())
+            .spawn(move || write_chunks(rx, out, format, done))
+            .context("starting the output thread")?;
+        (Some(thread), None)
+    };
+    let sinks: SinkFactory = if opts.stats {
+        Arc::new(|| Box::new(Silent))
+    } else {
+        let remaining = opts.count.map(|n| Arc::new(AtomicI64::new(n.min(i64::MAX as u64) as i64)));
+        let (format, done, tx) = (opts.format, done.clone(), Mutex::new(tx.clone()));
+        Arc::new(move || {
+            let tx = tx.lock().map(|t| t.clone()).expect("the sender lock is never poisoned");
+            Box::new(PrintSink {
+                format,
+                json: JsonWriter::new(false),
+                table: TablePrinter::new(format == OutputFormat::Wide, false),
+                text: Vec::with_capacity(CHUNK_BYTES + 4096),
+                scratch: Vec::new(),
+                rows: Vec::new(),
+                tx,
+                remaining: remaining.clone(),
+                done: done.clone(),
+            })
+        })
+    };
+    drop(tx);
+    let process = CollectingProcess::start(opts.collector.clone(), sinks).await?;
+    let metrics = match opts.metrics {
+        Some(addr) => {
+            let (task, local) =
+                metrics::serve(addr, process.board()).await.with_context(|| format!("serving metrics on {addr}"))?;
+            tracing::info!("metrics on http://{local}/metrics");
+            Some(task)
+        }
+        None => None,
+    };
+    let board = process
+        .run(async {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = done.notified() => {}
+            }
+        })
+        .await;
+    if let Some(m) = metrics {
+        m.abort();
+    }
+    let summary = CollectSummary::new(&board);
+    // Every sink is gone now, so the writer drains and ends.
+    let output_error = match writer {
+        Some(thread) => match tokio::task::spawn_blocking(move || thread.join()).await {
+            Ok(Ok(Err(e))) if e.kind() != std::io::ErrorKind::BrokenPipe => Some(e),
+            _ => None,
+        },
+        None => None,
+    };
+    match &mut stats_out {
+        Some(out) => summary.write(opts.format, out).context("writing the summary")?,
+        None => summary.write(OutputFormat::Table, &mut summary_out).context("writing the summary")?,
+    }
+    if let Some(e) = output_error {
+        return Err(e).context("writing records");
+    }
+    Ok(summary)
+}

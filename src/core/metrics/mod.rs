@@ -1,0 +1,143 @@
+//! Prometheus metrics of the collecting process, served over HTTP (`GET /metrics`, OpenMetrics
+//! text). The receiving threads keep their counters to themselves and publish them to the
+//! [`Board`] once a second; a scrape renders the board, so metrics cost nothing on the record path.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+use crate::core::collector::Board;
+use crate::core::ipfix::decoder::DomainStats;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Exporter {
+    /// The exporter's address without the port: a restarted exporter keeps its series.
+    exporter: String,
+    transport: String,
+    version: String,
+    observation_domain: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Socket {
+    socket: String,
+}
+
+/// The board as OpenMetrics text.
+pub fn render(board: &Board) -> String {
+    let mut per_exporter: HashMap<Exporter, DomainStats> = HashMap::new();
+    for (s, _) in board.sessions.values() {
+        let exporter = s.key.exporter.map(|a| a.ip()).map_or_else(String::new, |ip: IpAddr| ip.to_string());
+        for &((version, domain), stats) in &s.domains {
+            let labels = Exporter {
+                exporter: exporter.clone(),
+                transport: s.key.transport.name().to_lowercase(),
+                version: version.to_string(),
+                observation_domain: domain.to_string(),
+            };
+            per_exporter.entry(labels).or_default().add(&stats);
+        }
+    }
+    let mut registry = Registry::with_prefix("flowctl_collector");
+    let counter = |registry: &mut Registry, name: &str, help: &str, value: fn(&DomainStats) -> u64| {
+        let family = Family::<Exporter, Counter>::default();
+        for (labels, stats) in &per_exporter {
+            family.get_or_create(labels).inc_by(value(stats));
+        }
+        registry.register(name, help, family);
+    };
+    counter(&mut registry, "messages", "IPFIX and NetFlow v9 messages received", |s| s.messages);
+    counter(&mut registry, "bytes", "Bytes of messages received", |s| s.bytes);
+    counter(&mut registry, "data_records", "Data records decoded", |s| s.data_records);
+    counter(&mut registry, "options_records", "Options data records decoded", |s| s.options_records);
+    counter(&mut registry, "template_records", "Template and options template records received", |s| {
+        s.template_records + s.options_template_records
+    });
+    counter(&mut registry, "malformed_messages", "Messages that were malformed", |s| s.malformed);
+    counter(&mut registry, "sequence_gaps", "Messages whose sequence number was not the one expected", |s| {
+        s.sequence_gaps
+    });
+    counter(&mut registry, "sequence_lost", "Records (NetFlow v9: packets) the sequence numbers say were lost", |s| {
+        s.lost
+    });
+    counter(&mut registry, "sets_waiting", "Data sets that arrived before their template", |s| s.sets_waiting);
+    counter(&mut registry, "late_records", "Records decoded when their template arrived later", |s| s.late_records);
+    counter(
+        &mut registry,
+        "sets_expired",
+        "Data sets dropped: their template never came, or a bound refused them",
+        |s| s.sets_expired,
+    );
+    counter(&mut registry, "templates_expired", "Templates that outlived their UDP lifetime", |s| s.templates_expired);
+    counter(&mut registry, "templates_refused", "Templates refused at the per-session bound", |s| s.templates_refused);
+
+    let drops = Family::<Socket, Counter>::default();
+    let datagrams = Family::<Socket, Counter>::default();
+    let refused = Family::<Socket, Counter>::default();
+    for ((addr, index), s) in &board.sockets {
+        let labels = Socket { socket: format!("udp://{addr}#{index}") };
+        drops.get_or_create(&labels).inc_by(s.kernel_drops);
+        datagrams.get_or_create(&labels).inc_by(s.datagrams);
+        refused.get_or_create(&labels).inc_by(s.refused_messages);
+    }
+    registry.register("udp_kernel_drops", "Datagrams the kernel dropped because the receive buffer was full", drops);
+    registry.register("udp_datagrams", "Datagrams received", datagrams);
+    registry.register("refused_messages", "Messages refused because the most sessions were already held", refused);
+
+    let c = board.connections;
+    let total = |registry: &mut Registry, name: &str, help: &str, v: u64| {
+        let counter = Counter::<u64>::default();
+        counter.inc_by(v);
+        registry.register(name, help, counter);
+    };
+    total(&mut registry, "connections_accepted", "TCP and TLS connections accepted", c.accepted);
+    total(&mut registry, "connections_refused", "Connections refused at the session bound", c.refused);
+    total(&mut registry, "tls_handshake_failures", "TLS handshakes that failed", c.handshake_failures);
+    total(&mut registry, "framing_errors", "Streams cut mid-message or carrying something not IPFIX", c.framing_errors);
+    total(&mut registry, "protocol_errors", "Connections closed after a protocol error", c.protocol_errors);
+    let active = Gauge::<i64>::default();
+    active.set(c.active as i64);
+    registry.register("connections_active", "TCP and TLS connections open", active);
+    let sessions = Gauge::<i64>::default();
+    sessions.set(board.sessions.values().filter(|(_, live)| *live).count() as i64);
+    registry.register("sessions", "Transport sessions being decoded", sessions);
+
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut text, &registry);
+    text
+}
+
+async fn metrics(State(board): State<Arc<Mutex<Board>>>) -> impl IntoResponse {
+    let text = board.lock().map(|b| render(&b)).unwrap_or_default();
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+}
+
+/// Serves `GET /metrics` on `addr` until the returned task is aborted; returns the task and
+/// the address bound (port 0 picks one).
+pub async fn serve(
+    addr: SocketAddr,
+    board: Arc<Mutex<Board>>,
+) -> std::io::Result<(tokio::task::JoinHandle<()>, SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = Router::new().route("/metrics", get(metrics)).with_state(board);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::warn!("the metrics server stopped: {e}");
+        }
+    });
+    Ok((task, local))
+}
