@@ -2,6 +2,7 @@
 
 mod cli;
 mod codec;
+mod collect;
 mod decode;
 mod ipfixdump;
 mod quickstart;

@@ -1,0 +1,364 @@
+//! The live collector on 127.0.0.1: what it decodes equals what `decode` finds in the same
+//! messages; what it writes with `--write` decodes back to the same records; bad input is
+//! counted without touching other sessions; metrics and signals behave as a user expects.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use flowctl::core::capture::{CaptureOptions, CaptureReader};
+use flowctl::core::collector::{Board, CollectingProcess, CollectorConfig, RecordSink};
+use flowctl::core::ipfix::decoder::{DecoderConfig, RecordRef};
+use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template, Transport};
+use flowctl::core::output::json::JsonWriter;
+use flowctl::core::transport::{Endpoint, StreamSender, UdpConfig, UdpSender};
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::util::{flowctl, json_lines, run};
+
+type Records = Arc<Mutex<Vec<Value>>>;
+
+struct Collected(Records, JsonWriter, Vec<u8>);
+
+impl RecordSink for Collected {
+    fn record(&mut self, r: &RecordRef<'_>) {
+        self.2.clear();
+        self.1.record(r, &mut self.2);
+        self.0.lock().unwrap().push(serde_json::from_slice(&self.2).unwrap());
+    }
+}
+
+/// A collector on 127.0.0.1 (port 0) for the given schemes; stop it with the sender.
+async fn collector(
+    schemes: &[&str],
+    config: CollectorConfig,
+) -> (Vec<Endpoint>, Records, oneshot::Sender<()>, tokio::task::JoinHandle<Board>) {
+    let listen = schemes.iter().map(|s| format!("{s}://127.0.0.1:0").parse().unwrap()).collect();
+    let records: Records = Arc::default();
+    let sink = records.clone();
+    let config = CollectorConfig { listen, udp: UdpConfig { sockets: 2, ..UdpConfig::default() }, ..config };
+    let process = CollectingProcess::start(
+        config,
+        Arc::new(move || Box::new(Collected(sink.clone(), JsonWriter::new(false), Vec::new()))),
+    )
+    .await
+    .unwrap();
+    let endpoints = process.endpoints().to_vec();
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(process.run(async {
+        let _ = stopped.await;
+    }));
+    (endpoints, records, stop, task)
+}
+
+/// The records as `decode` would print them, without what says where and when they were seen.
+fn comparable(r: &Value) -> Value {
+    let mut r = r.clone();
+    let o = r.as_object_mut().unwrap();
+    for k in ["frame", "time", "exporter", "collector", "late"] {
+        o.remove(k);
+    }
+    r
+}
+
+/// The quick-start capture's messages by original session, in capture order.
+fn quickstart_sessions() -> BTreeMap<String, (Transport, Vec<Vec<u8>>)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/quickstart.pcap");
+    let mut reader = CaptureReader::open(path, &CaptureOptions::default()).unwrap();
+    let mut sessions: BTreeMap<String, (Transport, Vec<Vec<u8>>)> = BTreeMap::new();
+    while let Some(m) = reader.next() {
+        let m = m.unwrap();
+        let entry = sessions.entry(format!("{:?}", m.exporter)).or_insert((m.transport, Vec::new()));
+        entry.1.push(m.payload.to_vec());
+    }
+    sessions
+}
+
+fn decoded_quickstart() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/quickstart.pcap");
+    let mut records = json_lines(&run(&["decode", "-o", "json", path.to_str().unwrap()]).stdout);
+    records.sort_by_key(|r| (r["exporter"].to_string(), r["frame"].as_u64()));
+    records.iter().map(comparable).collect()
+}
+
+async fn wait_for(records: &Records, n: usize) {
+    for _ in 0..200 {
+        if records.lock().unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn sorted_by_exporter(records: &Records) -> Vec<Value> {
+    let mut got = records.lock().unwrap().clone();
+    // Within a session records keep their order; sessions come in any order.
+    got.sort_by_key(|r| r["exporter"].to_string());
+    got.iter().map(comparable).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_and_tcp_collection_decode_what_the_capture_holds() {
+    for scheme in ["udp", "tcp"] {
+        // NetFlow v9 has no TCP transport: over TCP only the IPFIX sessions travel.
+        let tcp = scheme == "tcp";
+        let expected: Vec<Value> = decoded_quickstart().into_iter().filter(|r| !tcp || r["version"] == 10).collect();
+        let (endpoints, records, stop, task) = collector(&[scheme], CollectorConfig::default()).await;
+        let to = endpoints[0];
+        for (_, (_, messages)) in quickstart_sessions() {
+            if tcp && messages[0][..2] != [0, 10] {
+                continue;
+            }
+            if scheme == "udp" {
+                let mut sender = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to.addr(), 1 << 20).unwrap();
+                let batch: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+                assert_eq!(sender.send_batch(&batch).unwrap(), batch.len());
+            } else {
+                let mut sender = StreamSender::connect(&to, None).await.unwrap();
+                for m in &messages {
+                    sender.send(m).await.unwrap();
+                }
+                sender.shutdown().await.unwrap();
+            }
+        }
+        wait_for(&records, expected.len()).await;
+        stop.send(()).unwrap();
+        let board = task.await.unwrap();
+        let got = sorted_by_exporter(&records);
+        assert_eq!(got.len(), expected.len(), "{scheme}");
+        for r in &expected {
+            assert!(got.contains(r), "{scheme}: missing {r}");
+        }
+        assert_eq!(board.kernel_drops(), 0);
+        assert_eq!(board.totals().data_records, if tcp { 4 } else { 7 });
+    }
+}
+
+/// A template of two ports, and a data message for it.
+fn ports_template(id: u16) -> Template {
+    Template::new(id, 0, [FieldSpec::iana(7, 2), FieldSpec::iana(11, 2)])
+}
+
+fn template_message(t: &Template) -> Vec<u8> {
+    let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+    m.begin_template_set(false);
+    m.template(t);
+    m.finish()
+}
+
+fn data_message(id: u16, seq: u32, sport: u16) -> Vec<u8> {
+    let mut m = MessageWriter::ipfix(1_700_000_000, seq, 1);
+    m.begin_set(id);
+    m.record().unsigned(sport as u64, 2).unsigned(80, 2);
+    m.finish()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broken_streams_are_counted_and_other_sessions_carry_on() {
+    let (endpoints, records, stop, task) = collector(&["tcp"], CollectorConfig::default()).await;
+    let to = endpoints[0];
+    let t = ports_template(300);
+    // A healthy exporter, connected all along.
+    let mut good = StreamSender::connect(&to, None).await.unwrap();
+    good.send(&template_message(&t)).await.unwrap();
+    good.send(&data_message(300, 0, 1)).await.unwrap();
+    // One cut in the middle of a message, one that is not IPFIX at all, one that redefines a
+    // template (a protocol error over TCP).
+    let mut cut = StreamSender::connect(&to, None).await.unwrap();
+    cut.send(&template_message(&t)).await.unwrap();
+    cut.send(&data_message(300, 0, 2)[..10]).await.unwrap();
+    cut.shutdown().await.unwrap();
+    let mut garbage = tokio::net::TcpStream::connect(to.addr()).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut garbage, b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut redefine = StreamSender::connect(&to, None).await.unwrap();
+    redefine.send(&template_message(&t)).await.unwrap();
+    redefine.send(&template_message(&Template::new(300, 0, [FieldSpec::iana(4, 1)]))).await.unwrap();
+    redefine.flush().await.unwrap();
+    good.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    good.send(&data_message(300, 1, 3)).await.unwrap();
+    good.shutdown().await.unwrap();
+    wait_for(&records, 2).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.send(()).unwrap();
+    let board = task.await.unwrap();
+    let ports: Vec<_> = records.lock().unwrap().iter().map(|r| r["fields"]["sourceTransportPort"].clone()).collect();
+    assert_eq!(ports, [1, 3], "the healthy session lost nothing, the cut one gave nothing");
+    let c = board.connections;
+    assert_eq!((c.accepted, c.framing_errors, c.protocol_errors), (4, 2, 1));
+    assert_eq!(c.active, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_flood_is_bounded_and_counted_and_does_not_touch_another_exporter() {
+    let config = CollectorConfig {
+        decoder: DecoderConfig { max_templates_per_session: 100, ..DecoderConfig::default() },
+        ..CollectorConfig::default()
+    };
+    let (endpoints, records, stop, task) = collector(&["udp"], config).await;
+    let to = endpoints[0].addr();
+    let mut flood = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 20).unwrap();
+    let floods: Vec<Vec<u8>> = (0..50)
+        .map(|k| {
+            let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+            m.begin_template_set(false);
+            for id in 0..20u16 {
+                m.template(&ports_template(256 + k * 20 + id));
+            }
+            m.finish()
+        })
+        .collect();
+    for chunk in floods.chunks(10) {
+        let batch: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+        flood.send_batch(&batch).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut good = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 20).unwrap();
+    good.send_batch(&[&template_message(&ports_template(256)), &data_message(256, 0, 9)]).unwrap();
+    wait_for(&records, 1).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    stop.send(()).unwrap();
+    let board = task.await.unwrap();
+    assert_eq!(records.lock().unwrap()[0]["fields"]["sourceTransportPort"], 9);
+    let t = board.totals();
+    assert_eq!(t.template_records, 1001);
+    assert_eq!(t.templates_refused, 900, "1000 flooded, 100 kept");
+    assert_eq!(board.kernel_drops(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_is_written_decodes_back_to_what_was_collected() {
+    let dir = tempfile::tempdir().unwrap();
+    let capture = dir.path().join("received.pcap");
+    let config = CollectorConfig { capture: Some(capture.clone()), ..CollectorConfig::default() };
+    let (endpoints, records, stop, task) = collector(&["udp", "tcp"], config).await;
+    let expected_len = decoded_quickstart().len();
+    let mut ipfix_sessions = 0;
+    for (_, (_, messages)) in quickstart_sessions() {
+        // IPFIX sessions alternate transports so the capture holds UDP datagrams and TCP
+        // segments; NetFlow v9 has only UDP.
+        let ipfix = messages[0][..2] == [0, 10];
+        ipfix_sessions += usize::from(ipfix);
+        if !ipfix || ipfix_sessions % 2 == 1 {
+            let mut s = UdpSender::bind("127.0.0.1:0".parse().unwrap(), endpoints[0].addr(), 1 << 20).unwrap();
+            let batch: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
+            s.send_batch(&batch).unwrap();
+        } else {
+            let mut s = StreamSender::connect(&endpoints[1], None).await.unwrap();
+            for m in &messages {
+                s.send(m).await.unwrap();
+            }
+            s.shutdown().await.unwrap();
+        }
+    }
+    wait_for(&records, expected_len).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    task.await.unwrap();
+    let collected = sorted_by_exporter(&records);
+    assert_eq!(collected.len(), expected_len);
+    let out = run(&["decode", "-o", "json", capture.to_str().unwrap()]);
+    let stats = run(&["decode", "--stats", "-o", "json", capture.to_str().unwrap()]);
+    let stats: Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(stats["files"][0]["tcpMessages"].as_u64() > Some(0) && stats["files"][0]["udpMessages"].as_u64() > Some(0));
+    let mut again = json_lines(&out.stdout);
+    again.sort_by_key(|r| r["exporter"].to_string());
+    let again: Vec<Value> = again.iter().map(comparable).collect();
+    assert_eq!(again.len(), collected.len(), "{}", String::from_utf8_lossy(&out.stderr));
+    for r in &collected {
+        assert!(again.contains(r), "not in the written capture: {r}");
+    }
+}
+
+/// A free TCP/UDP port on 127.0.0.1 (bound and released; good enough for a test).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[test]
+fn metrics_count_per_exporter_and_sigterm_prints_the_summary_and_exits_0() {
+    let (port, metrics) = (free_port(), free_port());
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .args(["collect", "-o", "json", "-l", &format!("udp://127.0.0.1:{port}"), "--metrics-addr"])
+        .arg(format!("127.0.0.1:{metrics}"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let t = ports_template(256);
+    let mut scrape = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(50));
+        let mut s = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 16).unwrap();
+        let _ = s.send_batch(&[&template_message(&t), &data_message(256, 0, 7)]);
+        std::thread::sleep(Duration::from_millis(1100));
+        let Ok(mut http) = TcpStream::connect(("127.0.0.1", metrics)) else { continue };
+        http.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+        scrape.clear();
+        http.read_to_string(&mut scrape).unwrap();
+        if scrape.contains("flowctl_collector_data_records_total{") {
+            break;
+        }
+    }
+    assert!(scrape.contains("200 OK"), "{scrape}");
+    let line = scrape.lines().find(|l| l.starts_with("flowctl_collector_data_records_total{")).unwrap();
+    assert!(line.contains("exporter=\"127.0.0.1\"") && line.contains("observation_domain=\"1\""), "{line}");
+    assert!(scrape.contains("flowctl_collector_udp_kernel_drops_total"));
+    assert!(std::process::Command::new("kill").arg(child.id().to_string()).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let records = json_lines(&out.stdout);
+    assert!(records.iter().all(|r| r["fields"]["sourceTransportPort"] == 7 && r.get("frame").is_none()));
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(summary.contains("EXPORTER") && summary.contains("dropped by the kernel"), "{summary}");
+}
+
+#[test]
+fn count_stops_the_collector_and_stats_replaces_the_records() {
+    let port = free_port();
+    let flowctl_child = |extra: &[&str]| {
+        let mut args = vec!["collect".to_string(), "-l".into(), format!("udp://127.0.0.1:{port}")];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let send_until_done = |child: &mut std::process::Child| {
+        let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let mut s = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 16).unwrap();
+        for k in 0..200u32 {
+            let _ = s.send_batch(&[&template_message(&ports_template(256)), &data_message(256, k, k as u16)]);
+            std::thread::sleep(Duration::from_millis(20));
+            if child.try_wait().unwrap().is_some() {
+                return;
+            }
+        }
+    };
+    let mut child = flowctl_child(&["-o", "json", "-n", "3"]);
+    send_until_done(&mut child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json_lines(&out.stdout).len(), 3);
+
+    let mut child = flowctl_child(&["-o", "json", "--stats", "--duration", "1s"]);
+    send_until_done(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(summary["totals"]["dataRecords"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(summary["kernelDrops"], 0);
+}
+
+#[test]
+fn a_tls_listener_without_a_certificate_is_a_clear_error() {
+    let out = flowctl().args(["collect", "-l", "tls://127.0.0.1:0", "--duration", "1s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs --tls-cert and --tls-key"));
+}
