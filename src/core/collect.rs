@@ -195,7 +195,7 @@ impl From<ConnectionCounters> for ConnectionSummary {
 
 impl CollectSummary {
     pub fn new(board: &Board) -> Self {
-        let sessions: Vec<_> = board.sessions.values().map(|(s, _)| s.clone()).collect();
+        let sessions = board.merged_sessions();
         let (domains, _) = summary::domain_rows(&sessions, |_| None);
         CollectSummary {
             domains,

@@ -282,7 +282,7 @@ fn free_port() -> u16 {
 #[test]
 fn metrics_count_per_exporter_and_sigterm_prints_the_summary_and_exits_0() {
     let (port, metrics) = (free_port(), free_port());
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
         .args(["collect", "-o", "json", "-l", &format!("udp://127.0.0.1:{port}"), "--metrics-addr"])
         .arg(format!("127.0.0.1:{metrics}"))
         .stdout(std::process::Stdio::piped())

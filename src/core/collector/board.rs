@@ -39,10 +39,17 @@ pub struct ConnectionCounters {
     pub refused: u64,
 }
 
+/// Who decodes a session: a UDP receiving thread (its number) or, for TCP and TLS, the
+/// connection itself (0; the session key's source tells connections apart). A UDP exporter
+/// normally stays on one socket, but while a SO_REUSEPORT group forms (or changes), its first
+/// datagrams may reach another socket, so the same session key can have two owners.
+pub type Owner = u32;
+
 #[derive(Clone, Debug, Default)]
 pub struct Board {
-    /// Sessions by key, live and ended.
-    pub sessions: HashMap<SessionKey, (SessionStats, bool)>,
+    /// Sessions by owner and key, with whether they are still live.
+    pub sessions: HashMap<(Owner, SessionKey), (SessionStats, bool)>,
+    ended_listed: usize,
     /// Counters of the sessions that ended and are no longer listed one by one.
     pub ended: DomainStats,
     pub sockets: HashMap<(SocketAddr, usize), SocketCounters>,
@@ -51,22 +58,59 @@ pub struct Board {
 
 impl Board {
     /// Replaces the counters of a live session.
-    pub fn publish(&mut self, stats: SessionStats) {
-        self.sessions.insert(stats.key, (stats, true));
+    pub fn publish(&mut self, owner: Owner, stats: SessionStats) {
+        self.sessions.insert((owner, stats.key), (stats, true));
     }
 
     /// Records the final counters of a session that ended.
-    pub fn ended(&mut self, stats: SessionStats) {
-        let ended = self.sessions.values().filter(|(_, live)| !live).count();
-        if ended >= ENDED_KEPT {
+    pub fn ended(&mut self, owner: Owner, stats: SessionStats) {
+        let key = (owner, stats.key);
+        if self.ended_listed >= ENDED_KEPT {
             for (_, d) in &stats.domains {
                 self.ended.add(d);
             }
             self.ended.add(&stats.unparsed);
-            self.sessions.remove(&stats.key);
+            if self.sessions.remove(&key).is_some_and(|(_, live)| !live) {
+                self.ended_listed -= 1;
+            }
         } else {
-            self.sessions.insert(stats.key, (stats, false));
+            // A session listed as ended already (idle, back, idle again) is not counted twice.
+            let before = self.sessions.insert(key, (stats, false));
+            if !matches!(before, Some((_, false))) {
+                self.ended_listed += 1;
+            }
         }
+    }
+
+    /// One entry per session key, counters of all its owners summed, ordered by key.
+    pub fn merged_sessions(&self) -> Vec<SessionStats> {
+        let mut merged: HashMap<SessionKey, SessionStats> = HashMap::new();
+        for (s, _) in self.sessions.values() {
+            match merged.get_mut(&s.key) {
+                None => {
+                    merged.insert(s.key, s.clone());
+                }
+                Some(m) => {
+                    for &(domain, d) in &s.domains {
+                        match m.domains.iter_mut().find(|(k, _)| *k == domain) {
+                            Some((_, total)) => total.add(&d),
+                            None => m.domains.push((domain, d)),
+                        }
+                    }
+                    m.domains.sort_by_key(|(k, _)| *k);
+                    m.unparsed.add(&s.unparsed);
+                    m.last_seen = m.last_seen.max(s.last_seen);
+                }
+            }
+        }
+        let mut all: Vec<_> = merged.into_values().collect();
+        all.sort_by_key(|s| s.key);
+        all
+    }
+
+    /// Sessions being decoded now.
+    pub fn live_sessions(&self) -> usize {
+        self.sessions.values().filter(|(_, live)| *live).count()
     }
 
     /// All session counters summed, ended ones included.
@@ -84,5 +128,37 @@ impl Board {
     /// Kernel drops over every UDP socket.
     pub fn kernel_drops(&self) -> u64 {
         self.sockets.values().map(|s| s.kernel_drops).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ipfix::decoder::Transport;
+
+    fn stats(port: u16, data: u64) -> SessionStats {
+        let key = SessionKey {
+            source: 0,
+            transport: Transport::Udp,
+            exporter: Some(SocketAddr::from(([192, 0, 2, 1], port))),
+            collector: None,
+        };
+        let d = DomainStats { data_records: data, messages: 1, ..DomainStats::default() };
+        SessionStats { key, domains: vec![((10, 1), d)], unparsed: DomainStats::default(), last_seen: 0 }
+    }
+
+    #[test]
+    fn a_session_seen_by_two_sockets_is_summed_not_overwritten() {
+        let mut b = Board::default();
+        b.publish(0, stats(1, 3));
+        b.publish(1, stats(1, 5));
+        b.publish(1, stats(2, 7));
+        let merged = b.merged_sessions();
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].domains[0].1.data_records, 8);
+        assert_eq!(b.totals().data_records, 15);
+        b.ended(1, stats(2, 9));
+        b.ended(1, stats(2, 9));
+        assert_eq!((b.live_sessions(), b.ended_listed), (2, 1));
     }
 }

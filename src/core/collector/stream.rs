@@ -113,7 +113,7 @@ async fn connection(
             _ = tick.tick() => {
                 visitor.sink.flush();
                 if let (Some(s), Ok(mut board)) = (decoder.session(&key), shared.board.lock()) {
-                    board.publish(s.stats());
+                    board.publish(0, s.stats());
                 }
             }
             _ = stop.changed() => break,
@@ -123,7 +123,7 @@ async fn connection(
     visitor.sink.flush();
     if let Ok(mut board) = shared.board.lock() {
         if let Some(s) = ended {
-            board.ended(s.stats());
+            board.ended(0, s.stats());
         }
         board.connections.active -= 1;
         board.connections.closed += 1;

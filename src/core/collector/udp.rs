@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::board::SocketCounters;
+use super::board::{Owner, SocketCounters};
 use super::{RecordSink, Shared};
 use crate::core::ipfix::decoder::{Decoder, Origin, RecordRef, SessionKey, Transport, Visitor};
 use crate::core::ipfix::error::DecodeError;
@@ -39,6 +39,7 @@ impl Visitor for SinkVisitor<'_> {
 
 pub(super) fn receive(mut rx: UdpReceiver, index: usize, shared: &Shared, stop: &AtomicBool) {
     let local = rx.local_addr();
+    let owner = index as Owner;
     let mut decoder = Decoder::new(shared.decoder.clone());
     let mut visitor = SinkVisitor { sink: (shared.sinks)(), shared };
     let mut counters = SocketCounters::default();
@@ -93,7 +94,7 @@ pub(super) fn receive(mut rx: UdpReceiver, index: usize, shared: &Shared, stop: 
             let ended = decoder.expire_idle(cutoff, &mut visitor);
             if let Ok(mut board) = shared.board.lock() {
                 for s in ended {
-                    board.ended(s.stats());
+                    board.ended(owner, s.stats());
                 }
             }
         }
@@ -110,9 +111,10 @@ pub(super) fn receive(mut rx: UdpReceiver, index: usize, shared: &Shared, stop: 
 }
 
 fn publish(decoder: &Decoder, local: SocketAddr, index: usize, counters: SocketCounters, shared: &Shared, last: bool) {
+    let owner = index as Owner;
     let Ok(mut board) = shared.board.lock() else { return };
     for s in decoder.sessions() {
-        if last { board.ended(s.stats()) } else { board.publish(s.stats()) }
+        if last { board.ended(owner, s.stats()) } else { board.publish(owner, s.stats()) }
     }
     board.sockets.insert((local, index), counters);
 }

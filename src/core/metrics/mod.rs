@@ -38,7 +38,7 @@ struct Socket {
 /// The board as OpenMetrics text.
 pub fn render(board: &Board) -> String {
     let mut per_exporter: HashMap<Exporter, DomainStats> = HashMap::new();
-    for (s, _) in board.sessions.values() {
+    for s in board.merged_sessions() {
         let exporter = s.key.exporter.map(|a| a.ip()).map_or_else(String::new, |ip: IpAddr| ip.to_string());
         for &((version, domain), stats) in &s.domains {
             let labels = Exporter {
@@ -111,7 +111,7 @@ pub fn render(board: &Board) -> String {
     active.set(c.active as i64);
     registry.register("connections_active", "TCP and TLS connections open", active);
     let sessions = Gauge::<i64>::default();
-    sessions.set(board.sessions.values().filter(|(_, live)| *live).count() as i64);
+    sessions.set(board.live_sessions() as i64);
     registry.register("sessions", "Transport sessions being decoded", sessions);
 
     let mut text = String::new();
