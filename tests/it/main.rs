@@ -5,6 +5,7 @@ mod codec;
 mod collect;
 mod decode;
 mod ipfixdump;
+mod peers;
 mod quickstart;
 mod registry;
 mod transport;
