@@ -362,3 +362,46 @@ fn a_tls_listener_without_a_certificate_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs --tls-cert and --tls-key"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_counts_failed_handshakes_and_keeps_serving() {
+    use flowctl::core::transport::certs::{self, CertsRequest};
+    use flowctl::core::transport::{ClientTls, ServerTls, client_config, tls::parse_server_name};
+    let dir = tempfile::tempdir().unwrap();
+    let mut req = CertsRequest::new(dir.path());
+    req.servers = vec!["127.0.0.1".into(), "collector.test".into()];
+    req.clients = vec!["exporter".into()];
+    certs::create(&req).unwrap();
+    let tls = ServerTls {
+        cert: dir.path().join("server.crt"),
+        key: dir.path().join("server.key"),
+        client_ca: Some(dir.path().join("ca.crt")),
+    };
+    let config = CollectorConfig { tls: Some(tls), ..CollectorConfig::default() };
+    let (endpoints, records, stop, task) = collector(&["tls"], config).await;
+    let to = endpoints[0];
+    let name = parse_server_name("collector.test").unwrap();
+    // No client certificate: the handshake fails, and is counted.
+    let anonymous = ClientTls { ca: dir.path().join("ca.crt"), cert: None, key: None, server_name: None };
+    let mut refused = StreamSender::connect(&to, Some((client_config(&anonymous).unwrap(), name.clone()))).await;
+    if let Ok(s) = refused.as_mut() {
+        // TLS 1.3 reports the rejection on the first read or write after the handshake.
+        let _ = s.send(&template_message(&ports_template(256))).await;
+        let _ = s.shutdown().await;
+    }
+    let client = ClientTls {
+        ca: dir.path().join("ca.crt"),
+        cert: Some(dir.path().join("client-exporter.crt")),
+        key: Some(dir.path().join("client-exporter.key")),
+        server_name: None,
+    };
+    let mut s = StreamSender::connect(&to, Some((client_config(&client).unwrap(), name))).await.unwrap();
+    s.send(&template_message(&ports_template(256))).await.unwrap();
+    s.send(&data_message(256, 0, 443)).await.unwrap();
+    s.shutdown().await.unwrap();
+    wait_for(&records, 1).await;
+    stop.send(()).unwrap();
+    let board = task.await.unwrap();
+    assert_eq!(records.lock().unwrap()[0]["fields"]["sourceTransportPort"], 443);
+    assert_eq!((board.connections.handshake_failures, board.connections.accepted), (1, 1));
+}
