@@ -6,5 +6,6 @@ mod decode;
 mod ipfixdump;
 mod quickstart;
 mod registry;
+mod replay;
 mod transport;
 mod util;
