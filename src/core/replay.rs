@@ -381,12 +381,12 @@ impl<'a> Reader<'a> {
         self.pass += 1;
     }
 
-    /// Appends messages to the (empty) chunk until it holds `limit` bytes or the input ends;
-    /// true when the input ended.
+    /// Appends messages to the (empty) chunk until it holds `limit` bytes (and at least one
+    /// message) or the input ends; true when the input ended.
     fn fill(&mut self, chunk: &mut Chunk, limit: usize, sessions: &mut Sessions) -> Result<bool, ReplayError> {
         let base = self.read;
         loop {
-            if chunk.footprint() >= limit {
+            if chunk.footprint() >= limit && !chunk.entries.is_empty() {
                 return Ok(false);
             }
             let Some((file, capture)) = &mut self.current else {
@@ -912,7 +912,7 @@ pub fn run(opts: &ReplayOptions, stop: &AtomicBool) -> Result<ReplayReport, Repl
     let mut reader = Reader::new(opts);
     let mut chunk = Chunk::default();
     let looping = opts.loops != 1;
-    let limit = if looping { opts.max_memory.max(STREAM_CHUNK) } else { STREAM_CHUNK };
+    let limit = if looping { opts.max_memory } else { STREAM_CHUNK };
     let mut at_end = reader.fill(&mut chunk, limit, &mut replayer.sessions)?;
     let in_memory = at_end;
     if looping {

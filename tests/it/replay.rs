@@ -500,10 +500,14 @@ fn looping_capture(path: &Path) {
     pcap(path, &messages);
 }
 
-async fn looped(path: &Path, rewrite: bool) -> (ReplayReport, Board) {
+async fn looped(path: &Path, rewrite: bool, max_memory: usize) -> (ReplayReport, Board) {
     let (process, endpoint, _) = collector(Endpoint::Udp(localhost(0)), None).await;
-    let opts =
-        ReplayOptions { loops: 3, rewrite_sequence: rewrite, ..ReplayOptions::new(vec![path.to_owned()], endpoint) };
+    let opts = ReplayOptions {
+        loops: 3,
+        rewrite_sequence: rewrite,
+        max_memory,
+        ..ReplayOptions::new(vec![path.to_owned()], endpoint)
+    };
     let report = replay_in_process(opts).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     (report, stop(process).await)
@@ -515,16 +519,24 @@ async fn loops_with_rewritten_sequence_numbers_have_no_gaps() {
     let path = dir.path().join("loop.pcap");
     looping_capture(&path);
 
-    let (report, board) = looped(&path, true).await;
+    let (report, board) = looped(&path, true, 1 << 20).await;
     assert_eq!((report.passes, report.messages, report.records), (3, 45, 750));
+    assert!(report.held_bytes.is_some_and(|b| b < 8 << 10), "{:?}", report.held_bytes);
     let totals = board.totals();
     assert_eq!(board.kernel_drops(), 0);
     assert_eq!(totals.data_records, 750);
     assert_eq!(totals.sequence_gaps, 0, "rewritten numbers count on across passes, over the original gap too");
 
+    // An input larger than the memory allowed is read again on every pass, a few messages at a
+    // time, with the same outcome.
+    let (report, board) = looped(&path, true, 1000).await;
+    assert_eq!((report.passes, report.messages, report.records, report.held_bytes), (3, 45, 750, None));
+    let totals = board.totals();
+    assert_eq!((totals.data_records, totals.sequence_gaps), (750, 0));
+
     // Without rewriting every pass repeats the original numbers: the IPFIX session's own gap
     // three times, and a step back at the start of passes 2 and 3 in both sessions.
-    let (report, board) = looped(&path, false).await;
+    let (report, board) = looped(&path, false, 1 << 20).await;
     assert_eq!(report.records, 750);
     let totals = board.totals();
     assert_eq!(totals.data_records, 750);
