@@ -142,7 +142,7 @@ pub enum ReplayError {
     Connect(#[from] TransportError),
     #[error("the source address {ip} and the collector {to} are not of the same IP family")]
     SourceFamily { ip: IpAddr, to: Endpoint },
-    #[error("cannot start the runtime for TCP and TLS: {0}")]
+    #[error("cannot start the runtime that drives TCP and TLS connections: {0}")]
     Runtime(io::Error),
 }
 
@@ -524,7 +524,8 @@ struct Output<'a> {
     local_ip: IpAddr,
     bind_tcp: Option<IpAddr>,
     tls: Option<&'a StreamTls>,
-    runtime: Option<tokio::runtime::Runtime>,
+    /// Drives TCP and TLS connections (a single-threaded runtime, idle for UDP).
+    runtime: tokio::runtime::Runtime,
     /// Sessions with an open socket or connection.
     open: Vec<u32>,
     max_open: usize,
@@ -541,12 +542,8 @@ impl<'a> Output<'a> {
             None if to.addr().is_ipv4() => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             None => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         };
-        let runtime = match to {
-            Endpoint::Udp(_) => None,
-            Endpoint::Tcp(_) | Endpoint::Tls(_) => {
-                Some(tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ReplayError::Runtime)?)
-            }
-        };
+        let runtime =
+            tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ReplayError::Runtime)?;
         Ok(Output {
             to,
             local_ip,
@@ -591,21 +588,15 @@ impl<'a> Output<'a> {
     }
 
     fn connect(&self) -> Result<Option<Link>, ReplayError> {
-        let runtime = match &self.runtime {
-            None => {
-                let local = SocketAddr::new(self.local_ip, 0);
-                let sender = UdpSender::bind(local, self.to.addr(), 0).map_err(|io| ReplayError::UdpSocket {
-                    local,
-                    to: self.to,
-                    io,
-                })?;
-                return Ok(Some(Link::Udp(sender)));
-            }
-            Some(rt) => rt,
-        };
+        if let Endpoint::Udp(to) = self.to {
+            let local = SocketAddr::new(self.local_ip, 0);
+            let sender =
+                UdpSender::bind(local, to, 0).map_err(|io| ReplayError::UdpSocket { local, to: self.to, io })?;
+            return Ok(Some(Link::Udp(sender)));
+        }
         let tls = self.tls.map(|t| (t.config.clone(), t.server_name.clone()));
         let connect = StreamSender::connect_from(&self.to, self.bind_tcp, tls);
-        let outcome = runtime.block_on(async {
+        let outcome = self.runtime.block_on(async {
             tokio::select! {
                 r = tokio::time::timeout(CONNECT_TIMEOUT, connect) => Some(r),
                 _ = stopped(self.stop) => None,
@@ -663,8 +654,7 @@ impl<'a> Output<'a> {
                 Flow::Go
             }
             Some(Link::Stream(sender)) => {
-                let Some(runtime) = &self.runtime else { return Flow::Go };
-                let outcome = runtime.block_on(async {
+                let outcome = self.runtime.block_on(async {
                     tokio::select! {
                         r = write_all(sender, msgs) => Some(r),
                         _ = stopped(self.stop) => None,
@@ -708,7 +698,6 @@ impl<'a> Output<'a> {
 
     /// Closes connections all at once, so their waits for the collector overlap.
     fn close_links(&self, links: Vec<Option<Link>>) {
-        let Some(runtime) = &self.runtime else { return };
         let closing = links.into_iter().filter_map(|link| match link {
             Some(Link::Stream(sender)) => Some(async move {
                 let peer = sender.peer();
@@ -721,7 +710,7 @@ impl<'a> Output<'a> {
             }),
             _ => None,
         });
-        runtime.block_on(futures::future::join_all(closing));
+        self.runtime.block_on(futures::future::join_all(closing));
     }
 }
 
@@ -1163,6 +1152,11 @@ mod tests {
         m[seq_at..seq_at + 4].copy_from_slice(&sequence.to_be_bytes());
         m[domain_at..domain_at + 4].copy_from_slice(&domain.to_be_bytes());
         m
+    }
+
+    #[test]
+    fn an_entry_takes_the_40_bytes_the_documentation_says() {
+        assert_eq!(ENTRY_BYTES, 40);
     }
 
     #[test]
