@@ -517,6 +517,15 @@ enum Flow {
     Stopped,
 }
 
+/// How sending over one link went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Sent {
+    Go,
+    Stopped,
+    /// The connection broke; it is dropped and the session's next message opens a new one.
+    Lost,
+}
+
 /// The sockets and connections to the collector.
 struct Output<'a> {
     to: Endpoint,
@@ -557,13 +566,19 @@ impl<'a> Output<'a> {
         })
     }
 
-    /// Gives session `s` its socket or connection, closing the least recently used one at the
-    /// bound. `Stopped` when a stop was asked for while connecting.
-    fn ensure(&mut self, sessions: &mut [Session], s: usize, tally: &mut Tally) -> Result<Flow, ReplayError> {
+    /// Takes session `s`'s socket or connection out of it to send with, opening it first when
+    /// it has none (closing the least recently used one at the bound). `None` when a stop was
+    /// asked for while connecting. The caller puts it back unless it broke.
+    fn take_link(
+        &mut self,
+        sessions: &mut [Session],
+        s: usize,
+        tally: &mut Tally,
+    ) -> Result<Option<Link>, ReplayError> {
         self.clock += 1;
         sessions[s].last_used = self.clock;
-        if sessions[s].link.is_some() {
-            return Ok(Flow::Go);
+        if let Some(link) = sessions[s].link.take() {
+            return Ok(Some(link));
         }
         if self.open.len() >= self.max_open {
             let oldest = self.open.iter().enumerate().min_by_key(|(_, o)| sessions[**o as usize].last_used);
@@ -574,17 +589,16 @@ impl<'a> Output<'a> {
             }
         }
         let Some(link) = self.connect()? else {
-            return Ok(Flow::Stopped);
+            return Ok(None);
         };
         let session = &mut sessions[s];
         session.local = Some(match &link {
             Link::Udp(u) => u.local_addr(),
             Link::Stream(st) => st.local_addr(),
         });
-        session.link = Some(link);
         session.connections += 1;
         self.open.push(s as u32);
-        Ok(Flow::Go)
+        Ok(Some(link))
     }
 
     fn connect(&self) -> Result<Option<Link>, ReplayError> {
@@ -616,18 +630,20 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Sends one session's messages of a window, counting what went and what did not.
+    /// Sends one session's messages of a window over its link, counting what went and what did
+    /// not.
     fn send(
-        &mut self,
+        &self,
+        link: &mut Link,
         session: &mut Session,
         msgs: &[&[u8]],
         records: &[u32],
         tally: &mut Tally,
         log: &mut ProblemLog,
-    ) -> Flow {
+    ) -> Sent {
         let to = self.to;
-        match &mut session.link {
-            Some(Link::Udp(sender)) => {
+        match link {
+            Link::Udp(sender) => {
                 let mut k = 0;
                 while k < msgs.len() {
                     match sender.send_batch(&msgs[k..]) {
@@ -651,9 +667,9 @@ impl<'a> Output<'a> {
                         }
                     }
                 }
-                Flow::Go
+                Sent::Go
             }
-            Some(Link::Stream(sender)) => {
+            Link::Stream(sender) => {
                 let outcome = self.runtime.block_on(async {
                     tokio::select! {
                         r = write_all(sender, msgs) => Some(r),
@@ -661,12 +677,13 @@ impl<'a> Output<'a> {
                     }
                 });
                 match outcome {
-                    None => return Flow::Stopped,
+                    None => Sent::Stopped,
                     Some(Ok(())) => {
                         for (m, &r) in msgs.iter().zip(records) {
                             session.sent.add(m.len(), r);
                             tally.sent.add(m.len(), r);
                         }
+                        Sent::Go
                     }
                     // What of the write reached the collector is unknown: the whole group counts
                     // as lost, and the session's next message opens a new connection.
@@ -676,12 +693,10 @@ impl<'a> Output<'a> {
                         log.report(Cause::ConnectionLost.name(), true, || {
                             format!("sending to {to} from {local}: {e}; {} messages lost", msgs.len())
                         });
-                        session.link = None;
+                        Sent::Lost
                     }
                 }
-                Flow::Go
             }
-            None => Flow::Go,
         }
     }
 
@@ -865,16 +880,17 @@ impl Replayer<'_> {
                 }
             }
             let s = session as usize;
-            if self.output.ensure(&mut self.sessions.list, s, &mut self.tally)? == Flow::Stopped {
+            let Some(mut link) = self.output.take_link(&mut self.sessions.list, s, &mut self.tally)? else {
                 return Ok(Flow::Stopped);
-            }
+            };
             let session = &mut self.sessions.list[s];
-            let flow = self.output.send(session, &msgs[..n], &records[..n], &mut self.tally, &mut self.log);
-            if session.link.is_none() {
-                self.output.open.retain(|&o| o as usize != s);
-            }
-            if flow == Flow::Stopped {
-                return Ok(Flow::Stopped);
+            match self.output.send(&mut link, session, &msgs[..n], &records[..n], &mut self.tally, &mut self.log) {
+                Sent::Go => session.link = Some(link),
+                Sent::Lost => self.output.open.retain(|&o| o as usize != s),
+                Sent::Stopped => {
+                    session.link = Some(link);
+                    return Ok(Flow::Stopped);
+                }
             }
         }
         Ok(Flow::Go)

@@ -560,6 +560,30 @@ fn the_session_bound_closes_the_least_recently_used() {
     assert_eq!(thread.join().unwrap().len(), 12);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_the_collector_drops_is_counted_and_opened_again() {
+    // A "collector" that accepts connections and closes them at once.
+    let listener = tokio::net::TcpListener::bind(localhost(0)).await.unwrap();
+    let to = Endpoint::Tcp(listener.local_addr().unwrap());
+    let accepting = tokio::spawn(async move {
+        let mut accepted = 0u32;
+        while let Ok((conn, _)) = listener.accept().await {
+            drop(conn);
+            accepted += 1;
+        }
+        accepted
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dropped.pcap");
+    pcap(&path, &[(0, "192.0.2.1:5000", ipfix(0, 0)), (0, "192.0.2.1:5000", ipfix(0, 25))]);
+    let report = replay_in_process(ReplayOptions { loops: 50, ..ReplayOptions::new(vec![path], to) }).await;
+    let lost = report.errors.get("connection-lost").copied().unwrap_or(0);
+    assert!(lost > 0, "{report:?}");
+    assert_eq!(report.messages + lost, 100, "every message is either sent or counted as lost");
+    assert!(report.sessions[0].connections > 1, "the session connected again after losing its connection");
+    accepting.abort();
+}
+
 // ---------------------------------------------------------------- 3. nfcapd
 
 /// The 5-tuple of a flow → (flows, packets, bytes, reverse packets, reverse bytes).
