@@ -576,7 +576,9 @@ async fn a_connection_the_collector_drops_is_counted_and_opened_again() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dropped.pcap");
     pcap(&path, &[(0, "192.0.2.1:5000", ipfix(0, 0)), (0, "192.0.2.1:5000", ipfix(0, 25))]);
-    let report = replay_in_process(ReplayOptions { loops: 50, ..ReplayOptions::new(vec![path], to) }).await;
+    // Paced over half a second, so the collector's closes come while the replay is sending.
+    let opts = ReplayOptions { loops: 50, rate: Some(2500.0), ..ReplayOptions::new(vec![path], to) };
+    let report = replay_in_process(opts).await;
     let lost = report.errors.get("connection-lost").copied().unwrap_or(0);
     assert!(lost > 0, "{report:?}");
     assert_eq!(report.messages + lost, 100, "every message is either sent or counted as lost");
