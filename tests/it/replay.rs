@@ -767,12 +767,15 @@ fn command_stops_on_ctrl_c_and_reports() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // The signal handlers are in place before the first message goes.
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    socket.recv(&mut [0u8; 2048]).expect("the replay sends");
+    std::thread::sleep(Duration::from_millis(100));
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["interrupted"], true);
-    assert!(report["passes"].as_u64().unwrap() >= 10, "{report}");
+    assert!(report["passes"].as_u64().unwrap() >= 2, "{report}");
     drop(socket);
 }
