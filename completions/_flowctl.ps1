@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files')
             [CompletionResult]::new('collect', 'collect', [CompletionResultType]::ParameterValue, 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
@@ -83,6 +84,35 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
             [CompletionResult]::new('--stats', '--stats', [CompletionResultType]::ParameterName, 'Print a summary per exporter and observation domain when stopping, instead of the records')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;replay' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'The collector: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The collector: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]')
+            [CompletionResult]::new('--rate', '--rate', [CompletionResultType]::ParameterName, 'Data records per second over all sessions [default: as fast as possible]')
+            [CompletionResult]::new('--speed', '--speed', [CompletionResultType]::ParameterName, 'Follow the capture''s own timing, X times faster (0.5: half as fast)')
+            [CompletionResult]::new('--loop', '--loop', [CompletionResultType]::ParameterName, 'Passes over the captures; 0 repeats until Ctrl-C')
+            [CompletionResult]::new('--source-ip', '--source-ip', [CompletionResultType]::ParameterName, 'Local address to send from (an ephemeral port per session) [default: the system''s choice]')
+            [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'Sockets or connections open at once; beyond it the least recently used is closed (counted) and its session gets a new one when it sends again')
+            [CompletionResult]::new('--max-memory', '--max-memory', [CompletionResultType]::ParameterName, 'Memory for holding the captures'' messages between passes with --loop (bytes, or with K, M, G); larger inputs are read again from the files on every pass')
+            [CompletionResult]::new('--tls-ca', '--tls-ca', [CompletionResultType]::ParameterName, 'CA certificate (PEM) that the collector''s certificate must chain to, for tls://')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for mutual TLS')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM) of the client certificate')
+            [CompletionResult]::new('--tls-server-name', '--tls-server-name', [CompletionResultType]::ParameterName, 'Name the collector''s certificate must carry [default: the host in --to]')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'UDP/TCP port that carries IPFIX or NetFlow in the captures (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'UDP/TCP port that carries IPFIX or NetFlow in the captures (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--rewrite-sequence', '--rewrite-sequence', [CompletionResultType]::ParameterName, 'Rewrite sequence numbers per session and observation domain so they keep counting across passes (IPFIX: data records; NetFlow v9: packets); without it every pass repeats the original ones')
+            [CompletionResult]::new('--no-sniff', '--no-sniff', [CompletionResultType]::ParameterName, 'Only take packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'Do not draw the progress line on a terminal')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -162,6 +192,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
         'flowctl;help' {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files')
             [CompletionResult]::new('collect', 'collect', [CompletionResultType]::ParameterValue, 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records')
+            [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
@@ -172,6 +203,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;help;collect' {
+            break
+        }
+        'flowctl;help;replay' {
             break
         }
         'flowctl;help;certs' {

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --version 'Print version'
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
             cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+            cand replay 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -78,6 +79,34 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'
             cand --stats 'Print a summary per exporter and observation domain when stopping, instead of the records'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;replay'= {
+            cand -t 'The collector: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]'
+            cand --to 'The collector: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]'
+            cand --rate 'Data records per second over all sessions [default: as fast as possible]'
+            cand --speed 'Follow the capture''s own timing, X times faster (0.5: half as fast)'
+            cand --loop 'Passes over the captures; 0 repeats until Ctrl-C'
+            cand --source-ip 'Local address to send from (an ephemeral port per session) [default: the system''s choice]'
+            cand --max-sessions 'Sockets or connections open at once; beyond it the least recently used is closed (counted) and its session gets a new one when it sends again'
+            cand --max-memory 'Memory for holding the captures'' messages between passes with --loop (bytes, or with K, M, G); larger inputs are read again from the files on every pass'
+            cand --tls-ca 'CA certificate (PEM) that the collector''s certificate must chain to, for tls://'
+            cand --tls-cert 'Client certificate (PEM) for mutual TLS'
+            cand --tls-key 'Private key (PEM) of the client certificate'
+            cand --tls-server-name 'Name the collector''s certificate must carry [default: the host in --to]'
+            cand -p 'UDP/TCP port that carries IPFIX or NetFlow in the captures (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)'
+            cand --port 'UDP/TCP port that carries IPFIX or NetFlow in the captures (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --rewrite-sequence 'Rewrite sequence numbers per session and observation domain so they keep counting across passes (IPFIX: data records; NetFlow v9: packets); without it every pass repeats the original ones'
+            cand --no-sniff 'Only take packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header'
+            cand --no-progress 'Do not draw the progress line on a terminal'
             cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
             cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
             cand -h 'Print help (see more with ''--help'')'
@@ -149,6 +178,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help'= {
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
             cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+            cand replay 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -157,6 +187,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help;decode'= {
         }
         &'flowctl;help;collect'= {
+        }
+        &'flowctl;help;replay'= {
         }
         &'flowctl;help;certs'= {
             cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

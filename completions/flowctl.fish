@@ -35,6 +35,7 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -s h -l help -d 'Print hel
 complete -c flowctl -n "__fish_flowctl_needs_command" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
@@ -80,6 +81,30 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l stats -d 'Pr
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s t -l to -d 'The collector: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l rate -d 'Data records per second over all sessions [default: as fast as possible]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l speed -d 'Follow the capture\'s own timing, X times faster (0.5: half as fast)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l loop -d 'Passes over the captures; 0 repeats until Ctrl-C' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l source-ip -d 'Local address to send from (an ephemeral port per session) [default: the system\'s choice]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l max-sessions -d 'Sockets or connections open at once; beyond it the least recently used is closed (counted) and its session gets a new one when it sends again' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l max-memory -d 'Memory for holding the captures\' messages between passes with --loop (bytes, or with K, M, G); larger inputs are read again from the files on every pass' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l tls-ca -d 'CA certificate (PEM) that the collector\'s certificate must chain to, for tls://' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l tls-cert -d 'Client certificate (PEM) for mutual TLS' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l tls-key -d 'Private key (PEM) of the client certificate' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l tls-server-name -d 'Name the collector\'s certificate must carry [default: the host in --to]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s p -l port -d 'UDP/TCP port that carries IPFIX or NetFlow in the captures (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l rewrite-sequence -d 'Rewrite sequence numbers per session and observation domain so they keep counting across passes (IPFIX: data records; NetFlow v9: packets); without it every pass repeats the original ones'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l no-sniff -d 'Only take packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l no-progress -d 'Do not draw the progress line on a terminal'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -127,10 +152,11 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

@@ -6,6 +6,7 @@ pub mod collect;
 pub mod completion;
 pub mod decode;
 pub mod docs;
+pub mod replay;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
@@ -27,7 +28,7 @@ pub enum ExitStatus {
     about = "Network-flow visibility toolkit: decode, collect and export IPFIX / NetFlow v9",
     long_about = "flowctl embeds the flow-visibility pipeline of a Kubernetes cluster (in the style of \
                   Antrea's antctl) and the tools to look inside it: decode IPFIX and NetFlow v9 out of \
-                  pcap, pcapng and RFC 5655 files.",
+                  pcap, pcapng and RFC 5655 files, collect them live, and replay captures to a collector.",
     propagate_version = true
 )]
 pub struct Cli {
@@ -85,6 +86,7 @@ pub enum LogFormat {
 pub enum Command {
     Decode(decode::DecodeArgs),
     Collect(collect::CollectArgs),
+    Replay(replay::ReplayArgs),
     Certs(certs::CertsArgs),
     Completion(completion::CompletionArgs),
     #[command(hide = true)]
@@ -107,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Decode(args) => decode::run(args, &cli.global),
         Command::Collect(args) => collect::run(args, &cli.global),
+        Command::Replay(args) => replay::run(args, &cli.global),
         Command::Certs(args) => certs::run(args),
         Command::Completion(args) => completion::run(args),
         Command::GenerateDocs(args) => docs::run(args),

@@ -9,5 +9,6 @@ pub mod ipfix;
 pub mod metrics;
 pub mod output;
 pub mod problems;
+pub mod replay;
 pub mod time;
 pub mod transport;

@@ -8,5 +8,6 @@ mod ipfixdump;
 mod peers;
 mod quickstart;
 mod registry;
+mod replay;
 mod transport;
 mod util;

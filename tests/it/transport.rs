@@ -593,6 +593,30 @@ async fn tls_peer_closing_without_close_notify() {
 }
 
 #[tokio::test]
+async fn closing_waits_for_the_collector_so_nothing_is_reset() {
+    const MESSAGES: u32 = 2000;
+    let pki = Pki::new(&[]);
+    let (listener, to) = tls_listener(pki.server(false)).await;
+    let client = pki.client(&pki.path("ca.crt"), None);
+    let tls = (client_config(&client).unwrap(), client.server_name_for(&to.to_string(), &to).unwrap());
+    let sender = tokio::spawn(async move {
+        let mut tx = StreamSender::connect(&to, Some(tls)).await.unwrap();
+        for i in 0..MESSAGES {
+            tx.send(&message(1000, i)).await.unwrap();
+        }
+        tx.close(Duration::from_secs(5)).await.unwrap();
+    });
+    // The collector starts reading late, so the sender closes with messages still in flight. The
+    // TLS 1.3 session tickets the server sent sit unread at the sender: had it just dropped its
+    // socket, the kernel would have reset the connection and discarded what was not delivered.
+    let mut stream = accept(&listener).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(read_all(&mut stream).await, (0..MESSAGES).collect::<Vec<_>>());
+    drop(stream);
+    within(sender).await.unwrap();
+}
+
+#[tokio::test]
 async fn tls_to_a_plain_tcp_listener_is_not_ipfix() {
     let pki = Pki::new(&[]);
     let (listener, addr) = tcp_listener().await;

@@ -10,15 +10,15 @@
 //! and stays silent delays no one else; finished connections wait in a short queue for `accept`.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Mutex, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
@@ -264,6 +264,16 @@ impl StreamSender {
         to: &Endpoint,
         tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
     ) -> Result<Self, TransportError> {
+        Self::connect_from(to, None, tls).await
+    }
+
+    /// [`connect`](Self::connect) from a chosen local address (an ephemeral port on it), for a
+    /// host with several addresses where the collector tells exporters apart by address.
+    pub async fn connect_from(
+        to: &Endpoint,
+        local: Option<IpAddr>,
+        tls: Option<(Arc<rustls::ClientConfig>, ServerName<'static>)>,
+    ) -> Result<Self, TransportError> {
         let mismatch = |problem| Err(TransportError::Mismatch { endpoint: *to, problem });
         let tls = match (to, tls) {
             (Endpoint::Udp(_), _) => return mismatch("a stream sender takes tcp:// or tls://"),
@@ -273,7 +283,16 @@ impl StreamSender {
             }
             (_, tls) => tls,
         };
-        let tcp = TcpStream::connect(to.addr()).await.map_err(|io| TransportError::Connect { endpoint: *to, io })?;
+        let connect_error = |io| TransportError::Connect { endpoint: *to, io };
+        let tcp = match local {
+            None => TcpStream::connect(to.addr()).await.map_err(connect_error)?,
+            Some(ip) => {
+                let socket = if ip.is_ipv4() { TcpSocket::new_v4() } else { TcpSocket::new_v6() };
+                let socket = socket.map_err(connect_error)?;
+                socket.bind(SocketAddr::new(ip, 0)).map_err(connect_error)?;
+                socket.connect(to.addr()).await.map_err(connect_error)?
+            }
+        };
         // Messages are whole when written (the BufWriter gathers them), so Nagle would only delay.
         tcp.set_nodelay(true).map_err(|io| TransportError::SocketOption {
             option: "TCP_NODELAY",
@@ -305,6 +324,22 @@ impl StreamSender {
     /// Flushes, then closes the sending side (with a TLS close_notify first).
     pub async fn shutdown(&mut self) -> io::Result<()> {
         self.out.shutdown().await
+    }
+
+    /// Closes the connection without losing what was sent: flushes, closes the sending side (TLS
+    /// close_notify, then FIN) and reads until the collector closes its side too, for at most
+    /// `linger`. A socket closed with unread bytes in it (such as the session tickets a TLS 1.3
+    /// server sends, which a sender never reads) is reset by the kernel, and a reset makes the
+    /// collector's kernel discard whatever it had received and not yet read.
+    pub async fn close(mut self, linger: Duration) -> io::Result<()> {
+        self.out.shutdown().await?;
+        let mut io = self.out.into_inner();
+        let mut discard = [0u8; 4096];
+        // Whatever ends the reading (end of stream, a reset, a peer closing without close_notify,
+        // the time limit) ends the wait: everything was handed over before.
+        let _ = tokio::time::timeout(linger, async { while matches!(io.read(&mut discard).await, Ok(n) if n > 0) {} })
+            .await;
+        Ok(())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
