@@ -162,8 +162,8 @@ pub fn run(args: ReplayArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
     Ok(ExitStatus::Success)
 }
 
-/// A flag set by the first Ctrl-C or SIGTERM, so the replay stops and reports; a second one
-/// ends the process at once (exit status 130), in case sending is stuck.
+/// A flag set by the first Ctrl-C or SIGTERM, so the replay stops and reports; a second one, a
+/// second or more later, ends the process at once (exit status 130), in case sending is stuck.
 fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
     use tokio::signal::unix::{SignalKind, signal};
     let stop = Arc::new(AtomicBool::new(false));
@@ -183,13 +183,21 @@ fn stop_on_signal() -> anyhow::Result<Arc<AtomicBool>> {
         .name("signals".into())
         .spawn(move || {
             runtime.block_on(async {
-                for _ in 0..2 {
+                let mut first: Option<std::time::Instant> = None;
+                loop {
                     tokio::select! {
                         _ = int.recv() => {}
                         _ = term.recv() => {}
                     }
-                    if flag.swap(true, Ordering::Relaxed) {
-                        std::process::exit(130);
+                    match first {
+                        None => {
+                            first = Some(std::time::Instant::now());
+                            flag.store(true, Ordering::Relaxed);
+                        }
+                        // `timeout` and shells signal the process and then its whole group: the
+                        // same stop can arrive twice at once, which is not a second request.
+                        Some(at) if at.elapsed() < std::time::Duration::from_secs(1) => {}
+                        Some(_) => std::process::exit(130),
                     }
                 }
             })

@@ -154,9 +154,7 @@ impl CollectingProcess {
                 }
                 Endpoint::Tcp(_) | Endpoint::Tls(_) => {
                     let tls = if matches!(endpoint, Endpoint::Tls(_)) { tls.clone() } else { None };
-                    let listener = StreamListener::bind(endpoint, tls)
-                        .await
-                        .with_context(|| format!("cannot listen on {endpoint}"))?;
+                    let listener = StreamListener::bind(endpoint, tls).await?;
                     let local = listener.local_addr();
                     let here = match endpoint {
                         Endpoint::Tls(_) => Endpoint::Tls(local),
