@@ -141,11 +141,12 @@ impl CollectingProcess {
                             rcvbuf.asked >> 10
                         );
                     }
+                    let batch = config.udp.batch;
                     for (i, receiver) in listener.into_receivers().into_iter().enumerate() {
                         let (shared, stop) = (shared.clone(), stop.clone());
                         let thread = std::thread::Builder::new()
                             .name(format!("udp-{}-{i}", local.port()))
-                            .spawn(move || udp::receive(receiver, i, &shared, &stop))
+                            .spawn(move || udp::receive(receiver, i, batch, &shared, &stop))
                             .context("starting a UDP receiver thread")?;
                         udp_threads.push(thread);
                     }
