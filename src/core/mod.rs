@@ -3,6 +3,7 @@
 pub mod capture;
 pub mod collect;
 pub mod collector;
+pub mod config;
 pub mod decode;
 pub mod flow;
 pub mod ipfix;

@@ -37,6 +37,35 @@ struct Socket {
 
 /// The board as OpenMetrics text.
 pub fn render(board: &Board) -> String {
+    render_with(board, |_| {})
+}
+
+/// The board's metrics and those `more` registers (under `flowctl_`), as one OpenMetrics text.
+pub fn render_with(board: &Board, more: impl FnOnce(&mut Registry)) -> String {
+    let mut top = Registry::with_prefix("flowctl");
+    register_board(top.sub_registry_with_prefix("collector"), board);
+    more(&mut top);
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut text, &top);
+    text
+}
+
+/// Registers a counter with this value.
+pub fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    let counter = Counter::<u64>::default();
+    counter.inc_by(value);
+    registry.register(name, help, counter);
+}
+
+/// Registers a gauge with this value.
+pub fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let gauge = Gauge::<i64>::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
+}
+
+fn register_board(registry: &mut Registry, board: &Board) {
     let mut per_exporter: HashMap<Exporter, DomainStats> = HashMap::new();
     for s in board.merged_sessions() {
         let exporter = s.key.exporter.map(|a| a.ip()).map_or_else(String::new, |ip: IpAddr| ip.to_string());
@@ -50,38 +79,46 @@ pub fn render(board: &Board) -> String {
             per_exporter.entry(labels).or_default().add(&stats);
         }
     }
-    let mut registry = Registry::with_prefix("flowctl_collector");
-    let counter = |registry: &mut Registry, name: &str, help: &str, value: fn(&DomainStats) -> u64| {
+    let per_exporter_counter = |registry: &mut Registry, name: &str, help: &str, value: fn(&DomainStats) -> u64| {
         let family = Family::<Exporter, Counter>::default();
         for (labels, stats) in &per_exporter {
             family.get_or_create(labels).inc_by(value(stats));
         }
         registry.register(name, help, family);
     };
-    counter(&mut registry, "messages", "IPFIX and NetFlow v9 messages received", |s| s.messages);
-    counter(&mut registry, "bytes", "Bytes of messages received", |s| s.bytes);
-    counter(&mut registry, "data_records", "Data records decoded", |s| s.data_records);
-    counter(&mut registry, "options_records", "Options data records decoded", |s| s.options_records);
-    counter(&mut registry, "template_records", "Template and options template records received", |s| {
+    per_exporter_counter(registry, "messages", "IPFIX and NetFlow v9 messages received", |s| s.messages);
+    per_exporter_counter(registry, "bytes", "Bytes of messages received", |s| s.bytes);
+    per_exporter_counter(registry, "data_records", "Data records decoded", |s| s.data_records);
+    per_exporter_counter(registry, "options_records", "Options data records decoded", |s| s.options_records);
+    per_exporter_counter(registry, "template_records", "Template and options template records received", |s| {
         s.template_records + s.options_template_records
     });
-    counter(&mut registry, "malformed_messages", "Messages that were malformed", |s| s.malformed);
-    counter(&mut registry, "sequence_gaps", "Messages whose sequence number was not the one expected", |s| {
+    per_exporter_counter(registry, "malformed_messages", "Messages that were malformed", |s| s.malformed);
+    per_exporter_counter(registry, "sequence_gaps", "Messages whose sequence number was not the one expected", |s| {
         s.sequence_gaps
     });
-    counter(&mut registry, "sequence_lost", "Records (NetFlow v9: packets) the sequence numbers say were lost", |s| {
-        s.lost
+    per_exporter_counter(
+        registry,
+        "sequence_lost",
+        "Records (NetFlow v9: packets) the sequence numbers say were lost",
+        |s| s.lost,
+    );
+    per_exporter_counter(registry, "sets_waiting", "Data sets that arrived before their template", |s| s.sets_waiting);
+    per_exporter_counter(registry, "late_records", "Records decoded when their template arrived later", |s| {
+        s.late_records
     });
-    counter(&mut registry, "sets_waiting", "Data sets that arrived before their template", |s| s.sets_waiting);
-    counter(&mut registry, "late_records", "Records decoded when their template arrived later", |s| s.late_records);
-    counter(
-        &mut registry,
+    per_exporter_counter(
+        registry,
         "sets_expired",
         "Data sets dropped: their template never came, or a bound refused them",
         |s| s.sets_expired,
     );
-    counter(&mut registry, "templates_expired", "Templates that outlived their UDP lifetime", |s| s.templates_expired);
-    counter(&mut registry, "templates_refused", "Templates refused at the per-session bound", |s| s.templates_refused);
+    per_exporter_counter(registry, "templates_expired", "Templates that outlived their UDP lifetime", |s| {
+        s.templates_expired
+    });
+    per_exporter_counter(registry, "templates_refused", "Templates refused at the per-session bound", |s| {
+        s.templates_refused
+    });
 
     let drops = Family::<Socket, Counter>::default();
     let datagrams = Family::<Socket, Counter>::default();
@@ -97,31 +134,21 @@ pub fn render(board: &Board) -> String {
     registry.register("refused_messages", "Messages refused because the most sessions were already held", refused);
 
     let c = board.connections;
-    let total = |registry: &mut Registry, name: &str, help: &str, v: u64| {
-        let counter = Counter::<u64>::default();
-        counter.inc_by(v);
-        registry.register(name, help, counter);
-    };
-    total(&mut registry, "connections_accepted", "TCP and TLS connections accepted", c.accepted);
-    total(&mut registry, "connections_refused", "Connections refused at the session bound", c.refused);
-    total(&mut registry, "tls_handshake_failures", "TLS handshakes that failed", c.handshake_failures);
-    total(&mut registry, "framing_errors", "Streams cut mid-message or carrying something not IPFIX", c.framing_errors);
-    total(&mut registry, "protocol_errors", "Connections closed after a protocol error", c.protocol_errors);
-    let active = Gauge::<i64>::default();
-    active.set(c.active as i64);
-    registry.register("connections_active", "TCP and TLS connections open", active);
-    let sessions = Gauge::<i64>::default();
-    sessions.set(board.live_sessions() as i64);
-    registry.register("sessions", "Transport sessions being decoded", sessions);
-
-    let mut text = String::new();
-    // Writing to a String cannot fail.
-    let _ = encode(&mut text, &registry);
-    text
+    counter(registry, "connections_accepted", "TCP and TLS connections accepted", c.accepted);
+    counter(registry, "connections_refused", "Connections refused at the session bound", c.refused);
+    counter(registry, "tls_handshake_failures", "TLS handshakes that failed", c.handshake_failures);
+    counter(registry, "framing_errors", "Streams cut mid-message or carrying something not IPFIX", c.framing_errors);
+    counter(registry, "protocol_errors", "Connections closed after a protocol error", c.protocol_errors);
+    gauge(registry, "connections_active", "TCP and TLS connections open", c.active as i64);
+    gauge(registry, "sessions", "Transport sessions being decoded", board.live_sessions() as i64);
 }
 
 async fn metrics(State(board): State<Arc<Mutex<Board>>>) -> impl IntoResponse {
-    let text = board.lock().map(|b| render(&b)).unwrap_or_default();
+    openmetrics_response(board.lock().map(|b| render(&b)).unwrap_or_default())
+}
+
+/// An HTTP response carrying OpenMetrics text.
+pub fn openmetrics_response(text: String) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
 }
 
@@ -131,9 +158,14 @@ pub async fn serve(
     addr: SocketAddr,
     board: Arc<Mutex<Board>>,
 ) -> std::io::Result<(tokio::task::JoinHandle<()>, SocketAddr)> {
+    serve_router(addr, Router::new().route("/metrics", get(metrics)).with_state(board)).await
+}
+
+/// Serves `router` on `addr` until the returned task is aborted; returns the task and the
+/// address bound.
+pub async fn serve_router(addr: SocketAddr, app: Router) -> std::io::Result<(tokio::task::JoinHandle<()>, SocketAddr)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = Router::new().route("/metrics", get(metrics)).with_state(board);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::warn!("the metrics server stopped: {e}");
