@@ -1,101 +1,99 @@
-//! The Antrea flow records: the element lists of the templates the Antrea Flow Exporter (agent)
-//! sends, in their exact wire order (reference: antrea-flow-visibility.md §1.3), and the
-//! templates built from them.
+//! The Antrea flow model: one typed [`Flow`] with every field the Antrea agent and Flow
+//! Aggregator export, and one table mapping its fields to Information Elements ([`FlowField`],
+//! in [`model`]). Everything else is built from that table:
+//!
+//! - [`layout`]: the reference templates in their exact wire order (reference
+//!   antrea-flow-visibility.md §1.3, §3.4, §3.5): the agent's (43 elements), the aggregator's in
+//!   proxy mode (50 for IPv4 with the defaults) and aggregate mode (70), with the aggregator's
+//!   `includeK8sNames` / `includeK8sUIDs` options.
+//! - [`codec`]: [`FlowReader`], compiled once per input template, fills a reused `Flow` by
+//!   element as Antrea's version-skew preprocessor does (§3.2): extra elements are ignored,
+//!   missing ones stay zero or empty, zero addresses are absent, egressIP text is parsed.
+//!   [`FlowWriter`], compiled once per layout, writes a `Flow` as one record, absent addresses
+//!   as 0.0.0.0 / `::`.
+//! - [`flow_direction`]: the proxy's flowDirection rule (§3.4).
 
-use crate::core::ipfix::registry;
-use crate::core::ipfix::template::{FieldSpec, Template};
+pub mod codec;
+pub mod layout;
+pub mod model;
 
-/// The agent's IPv4 template: IANA block, reverse block, Antrea block.
-pub const AGENT_IPV4: [&str; 43] = [
-    "flowStartSeconds",
-    "flowEndSeconds",
-    "flowEndReason",
-    "sourceTransportPort",
-    "destinationTransportPort",
-    "protocolIdentifier",
-    "packetTotalCount",
-    "octetTotalCount",
-    "packetDeltaCount",
-    "octetDeltaCount",
-    "sourceIPv4Address",
-    "destinationIPv4Address",
-    "reversePacketTotalCount",
-    "reverseOctetTotalCount",
-    "reversePacketDeltaCount",
-    "reverseOctetDeltaCount",
-    "sourcePodName",
-    "sourcePodNamespace",
-    "sourceNodeName",
-    "destinationPodName",
-    "destinationPodNamespace",
-    "destinationNodeName",
-    "destinationServicePort",
-    "destinationServicePortName",
-    "ingressNetworkPolicyName",
-    "ingressNetworkPolicyNamespace",
-    "ingressNetworkPolicyType",
-    "ingressNetworkPolicyRuleName",
-    "ingressNetworkPolicyRuleAction",
-    "egressNetworkPolicyName",
-    "egressNetworkPolicyNamespace",
-    "egressNetworkPolicyType",
-    "egressNetworkPolicyRuleName",
-    "egressNetworkPolicyRuleAction",
-    "tcpState",
-    "flowType",
-    "egressName",
-    "egressIP",
-    "egressNodeName",
-    "proxySnatPort",
-    "destinationClusterIPv4",
-    "proxySnatIPv4",
-    "destinationServiceIPv4",
-];
+pub use codec::{FlowReader, FlowWriter};
+pub use layout::{AGENT_IPV4, AGENT_IPV6, Layout, LayoutOptions, layout_names, template};
+pub use model::{Flow, FlowField};
 
-/// The agent's IPv6 template: the IPv4 one with the address elements of the IPv6 family.
-pub const AGENT_IPV6: [&str; 43] = {
-    let mut t = AGENT_IPV4;
-    t[10] = "sourceIPv6Address";
-    t[11] = "destinationIPv6Address";
-    t[40] = "destinationClusterIPv6";
-    t[41] = "proxySnatIPv6";
-    t[42] = "destinationServiceIPv6";
-    t
-};
+/// flowType values (Antrea `flow.proto`, the same in IPFIX).
+pub const FLOW_TYPE_UNSPECIFIED: u8 = 0;
+pub const FLOW_TYPE_INTRA_NODE: u8 = 1;
+pub const FLOW_TYPE_INTER_NODE: u8 = 2;
+pub const FLOW_TYPE_TO_EXTERNAL: u8 = 3;
+pub const FLOW_TYPE_FROM_EXTERNAL: u8 = 4;
 
-/// A template of registry elements at their default lengths, in the order given.
-///
-/// # Panics
-/// When a name is not in the registry: the lists here are fixed and tested.
-pub fn template(id: u16, names: &[&str]) -> Template {
-    Template::new(
-        id,
-        0,
-        names
-            .iter()
-            .map(|n| FieldSpec::of(registry::by_name(n).unwrap_or_else(|| panic!("{n} is a registry element")))),
-    )
+/// flowDirection values (IANA element 61; Antrea's UNKNOWN is 255).
+pub const DIRECTION_INGRESS: u8 = 0;
+pub const DIRECTION_EGRESS: u8 = 1;
+pub const DIRECTION_UNKNOWN: u8 = 255;
+
+/// The direction the aggregator in proxy mode gives a record, seen from the Node that reported
+/// it: an inter-Node record with only the source Pod is egress, with only the destination Pod
+/// ingress; to-external with a source Pod is egress; from-external with a destination Pod is
+/// ingress; anything else (intra-Node among them) is unknown. A Pod is "there" when its name is.
+pub fn flow_direction(flow: &Flow) -> u8 {
+    let (source, destination) = (!flow.source_pod_name.is_empty(), !flow.destination_pod_name.is_empty());
+    match flow.flow_type {
+        FLOW_TYPE_INTER_NODE if source && !destination => DIRECTION_EGRESS,
+        FLOW_TYPE_INTER_NODE if destination && !source => DIRECTION_INGRESS,
+        FLOW_TYPE_TO_EXTERNAL if source => DIRECTION_EGRESS,
+        FLOW_TYPE_FROM_EXTERNAL if destination => DIRECTION_INGRESS,
+        _ => DIRECTION_UNKNOWN,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::ipfix::registry::{PEN_ANTREA, PEN_REVERSE};
+
+    fn flow(flow_type: u8, source: &str, destination: &str) -> Flow {
+        Flow {
+            flow_type,
+            source_pod_name: source.to_string(),
+            destination_pod_name: destination.to_string(),
+            ..Flow::default()
+        }
+    }
 
     #[test]
-    fn agent_templates_match_the_reference_wire_order() {
-        let v4 = template(256, &AGENT_IPV4);
-        let ids: Vec<(u32, u16, u16)> = v4.specs().map(|s| (s.pen, s.id, s.length)).collect();
-        assert_eq!(ids.len(), 43);
-        assert_eq!(&ids[..3], &[(0, 150, 4), (0, 151, 4), (0, 136, 1)]);
-        assert_eq!(ids[10], (0, 8, 4));
-        assert_eq!(ids[12], (PEN_REVERSE, 86, 8));
-        assert_eq!(ids[16], (PEN_ANTREA, 101, 65535));
-        assert_eq!(ids[37], (PEN_ANTREA, 154, 65535), "egressIP is a string");
-        assert_eq!(&ids[40..], &[(PEN_ANTREA, 106, 4), (PEN_ANTREA, 170, 4), (PEN_ANTREA, 168, 4)]);
-        let v6 = template(257, &AGENT_IPV6);
-        let ids: Vec<(u32, u16, u16)> = v6.specs().map(|s| (s.pen, s.id, s.length)).collect();
-        assert_eq!((ids[10], ids[11]), ((0, 27, 16), (0, 28, 16)));
-        assert_eq!(&ids[40..], &[(PEN_ANTREA, 107, 16), (PEN_ANTREA, 171, 16), (PEN_ANTREA, 169, 16)]);
+    fn flow_direction_follows_the_reference() {
+        let cases = [
+            (FLOW_TYPE_INTER_NODE, "client", "", DIRECTION_EGRESS),
+            (FLOW_TYPE_INTER_NODE, "", "server", DIRECTION_INGRESS),
+            // Both Pods known (the aggregator filled one in) or neither: no side to speak for.
+            (FLOW_TYPE_INTER_NODE, "client", "server", DIRECTION_UNKNOWN),
+            (FLOW_TYPE_INTER_NODE, "", "", DIRECTION_UNKNOWN),
+            (FLOW_TYPE_TO_EXTERNAL, "client", "", DIRECTION_EGRESS),
+            (FLOW_TYPE_TO_EXTERNAL, "", "", DIRECTION_UNKNOWN),
+            (FLOW_TYPE_FROM_EXTERNAL, "", "server", DIRECTION_INGRESS),
+            (FLOW_TYPE_FROM_EXTERNAL, "client", "", DIRECTION_UNKNOWN),
+            (FLOW_TYPE_INTRA_NODE, "client", "server", DIRECTION_UNKNOWN),
+            (FLOW_TYPE_INTRA_NODE, "client", "", DIRECTION_UNKNOWN),
+            (FLOW_TYPE_UNSPECIFIED, "client", "", DIRECTION_UNKNOWN),
+        ];
+        for (flow_type, source, destination, expected) in cases {
+            assert_eq!(
+                flow_direction(&flow(flow_type, source, destination)),
+                expected,
+                "flowType {flow_type}, source Pod {source:?}, destination Pod {destination:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn clear_resets_every_field() {
+        let mut f = flow(FLOW_TYPE_INTER_NODE, "client", "server");
+        f.original_exporter = Some("192.0.2.1".parse().unwrap());
+        f.source_address = "2001:db8::1".parse().unwrap();
+        f.source_pod_uuid = [7; 16];
+        f.clear();
+        assert_eq!(f, Flow::default());
+        assert_eq!(f.source_address, std::net::IpAddr::from([0, 0, 0, 0]));
     }
 }
