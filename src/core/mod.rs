@@ -4,6 +4,7 @@ pub mod capture;
 pub mod collect;
 pub mod collector;
 pub mod decode;
+pub mod exporter;
 pub mod flow;
 pub mod ipfix;
 pub mod metrics;
