@@ -16,7 +16,7 @@ pub struct RecordBatch {
 impl RecordBatch {
     /// A batch with room for `records` records of about a hundred bytes.
     pub fn with_capacity(records: usize) -> Self {
-        RecordBatch { bytes: Vec::with_capacity(records * 128), ends: Vec::with_capacity(records) }
+        RecordBatch { bytes: Vec::with_capacity(records.saturating_mul(128)), ends: Vec::with_capacity(records) }
     }
 
     /// Appends one record of `template_id`; `write` writes its fields in the template's order.

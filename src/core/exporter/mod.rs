@@ -94,7 +94,8 @@ pub struct ExporterConfig {
     pub template_refresh: Duration,
     /// Partly filled messages wait at most this long.
     pub flush_interval: Duration,
-    /// Records held while the collector cannot be reached; more are dropped and counted.
+    /// Records held while the collector cannot be reached, besides those already in partly
+    /// filled messages (at most one message per template); newer ones are dropped and counted.
     pub queue_records: usize,
     /// Reconnecting waits `backoff_min`, doubling up to `backoff_max`, back to `backoff_min`
     /// once a connection carried messages.
