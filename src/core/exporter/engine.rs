@@ -62,9 +62,16 @@ enum Refusal {
     RecordMismatch,
 }
 
-const REFUSALS: usize = 6;
-
 impl Refusal {
+    const ALL: [Refusal; 6] = [
+        Refusal::UnknownTemplate,
+        Refusal::OptionsTemplate,
+        Refusal::TemplateTooLarge,
+        Refusal::EmptyRecords,
+        Refusal::RecordTooLarge,
+        Refusal::RecordMismatch,
+    ];
+
     fn cause(self) -> &'static str {
         match self {
             Refusal::UnknownTemplate => "export-unknown-template",
@@ -90,7 +97,7 @@ impl Refusal {
 
 /// Records dropped during one round of packing, per refusal, with the last template concerned.
 #[derive(Default)]
-struct Drops([(u64, u16); REFUSALS]);
+struct Drops([(u64, u16); Refusal::ALL.len()]);
 
 /// What the exporter knows of one template.
 struct Known {
@@ -555,17 +562,7 @@ impl Engine {
     }
 
     fn report_drops(&mut self) {
-        for (index, why) in [
-            Refusal::UnknownTemplate,
-            Refusal::OptionsTemplate,
-            Refusal::TemplateTooLarge,
-            Refusal::EmptyRecords,
-            Refusal::RecordTooLarge,
-            Refusal::RecordMismatch,
-        ]
-        .into_iter()
-        .enumerate()
-        {
+        for (index, why) in Refusal::ALL.into_iter().enumerate() {
             let (n, id) = std::mem::take(&mut self.drops.0[index]);
             if n == 0 {
                 continue;

@@ -16,6 +16,9 @@
 //!
 //! Two shapes of message ([`Profile`]): what go-ipfix collectors (Antrea's Flow Aggregator and
 //! its test collector) can read, and everything RFC 7011 allows.
+//!
+//! A record counts as exported once the kernel took the write that carried it: IPFIX has no
+//! acknowledgements, and TCP does not say what the collector read before it went away.
 
 mod batch;
 mod conn;
