@@ -5,6 +5,7 @@ pub mod collect;
 pub mod collector;
 pub mod config;
 pub mod decode;
+pub mod exporter;
 pub mod flow;
 pub mod ipfix;
 pub mod metrics;

@@ -4,6 +4,7 @@ mod cli;
 mod codec;
 mod collect;
 mod decode;
+mod export;
 mod ipfixdump;
 mod peers;
 mod quickstart;

@@ -116,22 +116,15 @@ impl MessageWriter {
             }
             return;
         }
+        if self.version != NETFLOW_V9_VERSION {
+            return ipfix_template_record(&mut self.buf, template);
+        }
+        // NetFlow v9 has no enterprise numbers: its vendor fields are plain type ids.
         self.put16(template.id);
         self.put16(template.fields.len() as u16);
-        if template.is_options() {
-            self.put16(template.scope_count);
-        }
         for f in template.fields.iter() {
-            let spec = f.spec;
-            if self.version != NETFLOW_V9_VERSION && spec.pen != 0 {
-                self.put16(spec.id | 0x8000);
-                self.put16(spec.length);
-                self.buf.extend_from_slice(&spec.pen.to_be_bytes());
-            } else {
-                // NetFlow v9 has no enterprise numbers: its vendor fields are plain type ids.
-                self.put16(spec.id);
-                self.put16(spec.length);
-            }
+            self.put16(f.spec.id);
+            self.put16(f.spec.length);
         }
     }
 
@@ -165,9 +158,37 @@ impl MessageWriter {
     }
 }
 
+/// Appends an IPFIX template or options-template record (RFC 7011 §3.4.1, §3.4.2.2) to `buf`.
+pub fn ipfix_template_record(buf: &mut Vec<u8>, template: &Template) {
+    buf.extend_from_slice(&template.id.to_be_bytes());
+    buf.extend_from_slice(&(template.fields.len() as u16).to_be_bytes());
+    if template.is_options() {
+        buf.extend_from_slice(&template.scope_count.to_be_bytes());
+    }
+    for f in template.fields.iter() {
+        let spec = f.spec;
+        if spec.pen != 0 {
+            buf.extend_from_slice(&(spec.id | 0x8000).to_be_bytes());
+            buf.extend_from_slice(&spec.length.to_be_bytes());
+            buf.extend_from_slice(&spec.pen.to_be_bytes());
+        } else {
+            buf.extend_from_slice(&spec.id.to_be_bytes());
+            buf.extend_from_slice(&spec.length.to_be_bytes());
+        }
+    }
+}
+
 /// Writes the fields of one record, in template order.
 pub struct RecordWriter<'a> {
     buf: &'a mut Vec<u8>,
+}
+
+impl<'a> RecordWriter<'a> {
+    /// A writer appending to `buf`, for records encoded before their message exists (the
+    /// exporting process's record batches).
+    pub fn new(buf: &'a mut Vec<u8>) -> Self {
+        RecordWriter { buf }
+    }
 }
 
 impl RecordWriter<'_> {
