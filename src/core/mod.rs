@@ -6,6 +6,7 @@ pub mod collector;
 pub mod decode;
 pub mod flow;
 pub mod ipfix;
+pub mod k8s;
 pub mod metrics;
 pub mod output;
 pub mod problems;
