@@ -385,7 +385,7 @@ fn parse_uid(s: &str) -> [u8; 16] {
         if nibbles == 32 {
             return [0; 16];
         }
-        out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
+        out[nibbles / 2] |= if nibbles.is_multiple_of(2) { v << 4 } else { v };
         nibbles += 1;
     }
     if nibbles == 32 { out } else { [0; 16] }

@@ -20,7 +20,7 @@ use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use serde::{Deserialize, Deserializer};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::store::{PodStore, PodUpdate};
 
@@ -47,6 +47,10 @@ pub async fn watch_pods(
             _ = purge.tick() => store.purge(now_secs()),
             event = events.next() => match event {
                 Some(Ok(event)) => apply(&store, event),
+                // The API server's history moved past our version: the watcher lists again.
+                Some(Err(watcher::Error::WatchError(status))) if status.code == 410 => {
+                    debug!(message = %status.message, "Kubernetes Pod watch expired; listing Pods again");
+                }
                 Some(Err(e)) => warn!(error = %e, "Kubernetes Pod watch failed; retrying"),
                 None => anyhow::bail!("the Kubernetes Pod watch ended"),
             },
