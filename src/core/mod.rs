@@ -8,6 +8,7 @@ pub mod decode;
 pub mod exporter;
 pub mod flow;
 pub mod ipfix;
+pub mod k8s;
 pub mod metrics;
 pub mod output;
 pub mod problems;

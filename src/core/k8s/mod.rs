@@ -1,0 +1,104 @@
+//! Kubernetes: where the API server is, and the Pod store the aggregator fills records from
+//! (Pod labels, and Pod name/namespace/Node for inter-Node records that lack them).
+//!
+//! - [`resolve_source`] and [`client`]: a kubeconfig file, the in-cluster service account, or no
+//!   Kubernetes at all (every lookup then answers "unknown", which records carry as `""`).
+//! - [`PodStore`]: lookups by namespace/name and by IP and time, cheap enough to call per record.
+//! - [`watch_pods`]: the list/watch that keeps a [`PodStore`] current.
+//!
+//! TLS to the API server goes through rustls with the ring provider, like the rest of flowctl.
+
+mod labels;
+mod store;
+mod watch;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+pub use labels::labels_json;
+pub use store::{DELETED_POD_GRACE_SECS, PodInfo, PodStore};
+pub use watch::watch_pods;
+
+/// Where to find the Kubernetes API server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KubeSource {
+    /// No Kubernetes: Pod lookups answer "unknown".
+    None,
+    /// The service account of the Pod flowctl runs in.
+    InCluster,
+    /// A kubeconfig file, with its current context.
+    Kubeconfig(PathBuf),
+}
+
+/// An explicit kubeconfig path wins; otherwise in-cluster when `KUBERNETES_SERVICE_HOST` is set
+/// (the kubelet sets it in every Pod); otherwise no Kubernetes.
+pub fn resolve_source(kubeconfig: Option<PathBuf>) -> KubeSource {
+    choose_source(kubeconfig, std::env::var_os("KUBERNETES_SERVICE_HOST").is_some_and(|h| !h.is_empty()))
+}
+
+fn choose_source(kubeconfig: Option<PathBuf>, in_cluster: bool) -> KubeSource {
+    match kubeconfig {
+        Some(path) => KubeSource::Kubeconfig(path),
+        None if in_cluster => KubeSource::InCluster,
+        None => KubeSource::None,
+    }
+}
+
+/// A client for `source`, or `None` for [`KubeSource::None`]. Nothing is sent yet: a server that
+/// cannot be reached shows up as errors from [`watch_pods`], which keeps retrying.
+pub async fn client(source: &KubeSource) -> anyhow::Result<Option<kube::Client>> {
+    let config = match source {
+        KubeSource::None => return Ok(None),
+        KubeSource::InCluster => kube::Config::incluster()
+            .context("reading the in-cluster Kubernetes configuration (service account token and CA)")?,
+        KubeSource::Kubeconfig(path) => {
+            let kubeconfig =
+                Kubeconfig::read_from(path).with_context(|| format!("reading kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("using kubeconfig {}", path.display()))?
+        }
+    };
+    let client = kube::Client::try_from(config).context("building the Kubernetes client")?;
+    Ok(Some(client))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_explicit_kubeconfig_wins_then_in_cluster_then_none() {
+        let path = PathBuf::from("/tmp/kc");
+        assert_eq!(choose_source(Some(path.clone()), true), KubeSource::Kubeconfig(path.clone()));
+        assert_eq!(choose_source(Some(path.clone()), false), KubeSource::Kubeconfig(path));
+        assert_eq!(choose_source(None, true), KubeSource::InCluster);
+        assert_eq!(choose_source(None, false), KubeSource::None);
+    }
+
+    #[tokio::test]
+    async fn no_kubernetes_means_no_client() {
+        assert!(client(&KubeSource::None).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_missing_kubeconfig_is_an_error_naming_it() {
+        let Err(err) = client(&KubeSource::Kubeconfig("/nonexistent/kubeconfig".into())).await else {
+            panic!("a client from a kubeconfig that does not exist")
+        };
+        assert!(format!("{err:#}").contains("/nonexistent/kubeconfig"), "{err:#}");
+    }
+
+    #[tokio::test]
+    async fn a_kubeconfig_without_a_server_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubeconfig");
+        std::fs::write(&path, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n").unwrap();
+        let Err(err) = client(&KubeSource::Kubeconfig(path.clone())).await else {
+            panic!("a client from a kubeconfig with no cluster")
+        };
+        assert!(format!("{err:#}").contains(&path.display().to_string()), "{err:#}");
+    }
+}
