@@ -33,6 +33,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files')
             [CompletionResult]::new('collect', 'collect', [CompletionResultType]::ParameterValue, 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a service of the flow-visibility pipeline')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Query a running aggregator')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
@@ -121,6 +123,105 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'flowctl;run' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;run;aggregator' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Antrea''s flow-aggregator.conf (YAML); flags given here override its keys')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'What to do with records (the file''s `mode`). Aggregate mode arrives with issue #6')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
+            [CompletionResult]::new('--tls-cert', '--tls-cert', [CompletionResultType]::ParameterName, 'Server certificate (PEM) for TLS listeners [default: a self-signed one made in --cert-dir]')
+            [CompletionResult]::new('--tls-key', '--tls-key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --tls-cert')
+            [CompletionResult]::new('--tls-client-ca', '--tls-client-ca', [CompletionResultType]::ParameterName, 'CA (PEM) exporters'' client certificates must chain to (mutual TLS)')
+            [CompletionResult]::new('--cert-dir', '--cert-dir', [CompletionResultType]::ParameterName, 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)')
+            [CompletionResult]::new('--flow-collector', '--flow-collector', [CompletionResultType]::ParameterName, 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)')
+            [CompletionResult]::new('--flow-collector-format', '--flow-collector-format', [CompletionResultType]::ParameterName, 'Record format sent to the collector (flowCollector.recordFormat)')
+            [CompletionResult]::new('--export-profile', '--export-profile', [CompletionResultType]::ParameterName, 'IPFIX dialect: go-ipfix (what Antrea''s collectors read) or everything RFC 7011 allows')
+            [CompletionResult]::new('--flow-collector-ca', '--flow-collector-ca', [CompletionResultType]::ParameterName, 'CA (PEM) to verify a tls collector')
+            [CompletionResult]::new('--flow-collector-cert', '--flow-collector-cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for a collector asking for mutual TLS')
+            [CompletionResult]::new('--flow-collector-key', '--flow-collector-key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --flow-collector-cert')
+            [CompletionResult]::new('--flow-collector-server-name', '--flow-collector-server-name', [CompletionResultType]::ParameterName, 'Name the collector''s certificate must carry (flowCollector.tls.serverName)')
+            [CompletionResult]::new('--observation-domain-id', '--observation-domain-id', [CompletionResultType]::ParameterName, 'The aggregator''s observation domain id [default: FNV-1 of the cluster id]')
+            [CompletionResult]::new('--cluster-id', '--cluster-id', [CompletionResultType]::ParameterName, 'The clusterId exported with every record (clusterID)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Pod watch [default: in-cluster when in a Pod, else no Kubernetes]')
+            [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'Serve /metrics (Prometheus) and /recordmetrics here [default: 127.0.0.1:apiServer.apiPort]')
+            [CompletionResult]::new('--queue-records', '--queue-records', [CompletionResultType]::ParameterName, 'Records held while the collector is unreachable; more are dropped and counted')
+            [CompletionResult]::new('--rcvbuf', '--rcvbuf', [CompletionResultType]::ParameterName, 'Receive buffer of each UDP socket, in bytes')
+            [CompletionResult]::new('--udp-sockets', '--udp-sockets', [CompletionResultType]::ParameterName, 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]')
+            [CompletionResult]::new('--max-sessions', '--max-sessions', [CompletionResultType]::ParameterName, 'Transport sessions held at once; more are refused and counted')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--pod-labels', '--pod-labels', [CompletionResultType]::ParameterName, 'Add sourcePodLabels/destinationPodLabels from Kubernetes (recordContents.podLabels)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;run;help' {
+            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;run;help;aggregator' {
+            break
+        }
+        'flowctl;run;help;help' {
+            break
+        }
+        'flowctl;get' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('recordmetrics', 'recordmetrics', [CompletionResultType]::ParameterValue, 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;get;recordmetrics' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;get;help' {
+            [CompletionResult]::new('recordmetrics', 'recordmetrics', [CompletionResultType]::ParameterValue, 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;get;help;recordmetrics' {
+            break
+        }
+        'flowctl;get;help;help' {
+            break
+        }
         'flowctl;certs' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
@@ -193,6 +294,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files')
             [CompletionResult]::new('collect', 'collect', [CompletionResultType]::ParameterValue, 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records')
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace')
+            [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a service of the flow-visibility pipeline')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Query a running aggregator')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
@@ -206,6 +309,20 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;help;replay' {
+            break
+        }
+        'flowctl;help;run' {
+            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            break
+        }
+        'flowctl;help;run;aggregator' {
+            break
+        }
+        'flowctl;help;get' {
+            [CompletionResult]::new('recordmetrics', 'recordmetrics', [CompletionResultType]::ParameterValue, 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)')
+            break
+        }
+        'flowctl;help;get;recordmetrics' {
             break
         }
         'flowctl;help;certs' {

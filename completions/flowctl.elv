@@ -30,6 +30,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
             cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
             cand replay 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+            cand run 'Run a service of the flow-visibility pipeline'
+            cand get 'Query a running aggregator'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -114,6 +116,95 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'flowctl;run'= {
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;run;aggregator'= {
+            cand --config 'Antrea''s flow-aggregator.conf (YAML); flags given here override its keys'
+            cand --mode 'What to do with records (the file''s `mode`). Aggregate mode arrives with issue #6'
+            cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
+            cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
+            cand --tls-cert 'Server certificate (PEM) for TLS listeners [default: a self-signed one made in --cert-dir]'
+            cand --tls-key 'Private key (PEM) of --tls-cert'
+            cand --tls-client-ca 'CA (PEM) exporters'' client certificates must chain to (mutual TLS)'
+            cand --cert-dir 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)'
+            cand --flow-collector 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)'
+            cand --flow-collector-format 'Record format sent to the collector (flowCollector.recordFormat)'
+            cand --export-profile 'IPFIX dialect: go-ipfix (what Antrea''s collectors read) or everything RFC 7011 allows'
+            cand --flow-collector-ca 'CA (PEM) to verify a tls collector'
+            cand --flow-collector-cert 'Client certificate (PEM) for a collector asking for mutual TLS'
+            cand --flow-collector-key 'Private key (PEM) of --flow-collector-cert'
+            cand --flow-collector-server-name 'Name the collector''s certificate must carry (flowCollector.tls.serverName)'
+            cand --observation-domain-id 'The aggregator''s observation domain id [default: FNV-1 of the cluster id]'
+            cand --cluster-id 'The clusterId exported with every record (clusterID)'
+            cand --kubeconfig 'Kubeconfig for the Pod watch [default: in-cluster when in a Pod, else no Kubernetes]'
+            cand --metrics-addr 'Serve /metrics (Prometheus) and /recordmetrics here [default: 127.0.0.1:apiServer.apiPort]'
+            cand --queue-records 'Records held while the collector is unreachable; more are dropped and counted'
+            cand --rcvbuf 'Receive buffer of each UDP socket, in bytes'
+            cand --udp-sockets 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]'
+            cand --max-sessions 'Transport sessions held at once; more are refused and counted'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --pod-labels 'Add sourcePodLabels/destinationPodLabels from Kubernetes (recordContents.podLabels)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;run;help'= {
+            cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;run;help;aggregator'= {
+        }
+        &'flowctl;run;help;help'= {
+        }
+        &'flowctl;get'= {
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand recordmetrics 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;get;recordmetrics'= {
+            cand --server 'The aggregator''s API (its --metrics-addr)'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;get;help'= {
+            cand recordmetrics 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;get;help;recordmetrics'= {
+        }
+        &'flowctl;get;help;help'= {
+        }
         &'flowctl;certs'= {
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
@@ -179,6 +270,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
             cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
             cand replay 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+            cand run 'Run a service of the flow-visibility pipeline'
+            cand get 'Query a running aggregator'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -189,6 +282,16 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help;collect'= {
         }
         &'flowctl;help;replay'= {
+        }
+        &'flowctl;help;run'= {
+            cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+        }
+        &'flowctl;help;run;aggregator'= {
+        }
+        &'flowctl;help;get'= {
+            cand recordmetrics 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+        }
+        &'flowctl;help;get;recordmetrics'= {
         }
         &'flowctl;help;certs'= {
             cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

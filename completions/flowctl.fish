@@ -36,6 +36,8 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -s V -l version -d 'Print 
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "get" -d 'Query a running aggregator'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
@@ -105,6 +107,76 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l no-progress -
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l config -d 'Antrea\'s flow-aggregator.conf (YAML); flags given here override its keys' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l mode -d 'What to do with records (the file\'s `mode`). Aggregate mode arrives with issue #6' -r -f -a "proxy\t'Forward every record at once, statelessly'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s l -l listen -d 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-cert -d 'Server certificate (PEM) for TLS listeners [default: a self-signed one made in --cert-dir]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-key -d 'Private key (PEM) of --tls-cert' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-client-ca -d 'CA (PEM) exporters\' client certificates must chain to (mutual TLS)' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l cert-dir -d 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector -d 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-format -d 'Record format sent to the collector (flowCollector.recordFormat)' -r -f -a "ipfix\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l export-profile -d 'IPFIX dialect: go-ipfix (what Antrea\'s collectors read) or everything RFC 7011 allows' -r -f -a "go-ipfix\t'One set per message, no options templates, UDP messages of at most 1024 bytes'
+standard\t'Everything RFC 7011 allows'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-ca -d 'CA (PEM) to verify a tls collector' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-cert -d 'Client certificate (PEM) for a collector asking for mutual TLS' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-key -d 'Private key (PEM) of --flow-collector-cert' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-server-name -d 'Name the collector\'s certificate must carry (flowCollector.tls.serverName)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l observation-domain-id -d 'The aggregator\'s observation domain id [default: FNV-1 of the cluster id]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l cluster-id -d 'The clusterId exported with every record (clusterID)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l kubeconfig -d 'Kubeconfig for the Pod watch [default: in-cluster when in a Pod, else no Kubernetes]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l metrics-addr -d 'Serve /metrics (Prometheus) and /recordmetrics here [default: 127.0.0.1:apiServer.apiPort]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l queue-records -d 'Records held while the collector is unreachable; more are dropped and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l max-sessions -d 'Transport sessions held at once; more are refused and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l pod-labels -d 'Add sourcePodLabels/destinationPodLabels from Kubernetes (recordContents.podLabels)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l server -d 'The aggregator\'s API (its --metrics-addr)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -152,11 +224,15 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "get" -d 'Query a running aggregator'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

@@ -126,7 +126,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
 }
 
 /// Completes on Ctrl-C, SIGTERM, or after `duration`.
-async fn shutdown_signal(duration: Option<Duration>) {
+pub(crate) async fn shutdown_signal(duration: Option<Duration>) {
     let timer = async {
         match duration {
             Some(d) => tokio::time::sleep(d).await,

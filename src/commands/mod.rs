@@ -6,7 +6,9 @@ pub mod collect;
 pub mod completion;
 pub mod decode;
 pub mod docs;
+pub mod get;
 pub mod replay;
+pub mod run;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
@@ -87,6 +89,8 @@ pub enum Command {
     Decode(decode::DecodeArgs),
     Collect(collect::CollectArgs),
     Replay(replay::ReplayArgs),
+    Run(run::RunArgs),
+    Get(get::GetArgs),
     Certs(certs::CertsArgs),
     Completion(completion::CompletionArgs),
     #[command(hide = true)]
@@ -110,6 +114,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Decode(args) => decode::run(args, &cli.global),
         Command::Collect(args) => collect::run(args, &cli.global),
         Command::Replay(args) => replay::run(args, &cli.global),
+        Command::Run(args) => run::run(args, &cli.global),
+        Command::Get(args) => get::run(args, &cli.global),
         Command::Certs(args) => certs::run(args),
         Command::Completion(args) => completion::run(args),
         Command::GenerateDocs(args) => docs::run(args),

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 
 use crate::util::{flowctl, json_lines, run};
 
-type Records = Arc<Mutex<Vec<Value>>>;
+pub(crate) type Records = Arc<Mutex<Vec<Value>>>;
 
 struct Collected(Records, JsonWriter, Vec<u8>);
 
@@ -33,11 +33,19 @@ impl RecordSink for Collected {
 }
 
 /// A collector on 127.0.0.1 (port 0) for the given schemes; stop it with the sender.
-async fn collector(
+pub(crate) async fn collector(
     schemes: &[&str],
     config: CollectorConfig,
 ) -> (Vec<Endpoint>, Records, oneshot::Sender<()>, tokio::task::JoinHandle<Board>) {
     let listen = schemes.iter().map(|s| format!("{s}://127.0.0.1:0").parse().unwrap()).collect();
+    collector_on(listen, config).await
+}
+
+/// A collector on the given endpoints that keeps every record as JSON; stop it with the sender.
+pub(crate) async fn collector_on(
+    listen: Vec<Endpoint>,
+    config: CollectorConfig,
+) -> (Vec<Endpoint>, Records, oneshot::Sender<()>, tokio::task::JoinHandle<Board>) {
     let records: Records = Arc::default();
     let sink = records.clone();
     let config = CollectorConfig { listen, udp: UdpConfig { sockets: 2, ..UdpConfig::default() }, ..config };

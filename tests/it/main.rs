@@ -9,6 +9,7 @@ mod fakeapi;
 mod ipfixdump;
 mod k8s;
 mod peers;
+mod proxy;
 mod quickstart;
 mod registry;
 mod replay;

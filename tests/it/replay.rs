@@ -104,7 +104,7 @@ fn localhost(port: u16) -> SocketAddr {
 }
 
 /// Replays on a blocking thread (the replay drives its own runtime for TCP and TLS).
-async fn replay_in_process(opts: ReplayOptions) -> ReplayReport {
+pub(crate) async fn replay_in_process(opts: ReplayOptions) -> ReplayReport {
     tokio::task::spawn_blocking(move || replay::run(&opts, &AtomicBool::new(false)))
         .await
         .unwrap()
@@ -143,7 +143,7 @@ fn decode_text(path: &Path) -> String {
     String::from_utf8(out).unwrap()
 }
 
-fn decode_json(path: &Path) -> Vec<Value> {
+pub(crate) fn decode_json(path: &Path) -> Vec<Value> {
     json_lines(decode_text(path).as_bytes())
 }
 
@@ -654,7 +654,7 @@ fn nfdump_flows(dir: &Path) -> BTreeMap<String, Flows> {
 }
 
 /// Bytes waiting in the receive queue of the UDP socket bound to 127.0.0.1:`port`.
-fn rx_queue(port: u16) -> Option<u64> {
+pub(crate) fn rx_queue(port: u16) -> Option<u64> {
     let table = std::fs::read_to_string("/proc/net/udp").ok()?;
     let local = format!("0100007F:{port:04X}");
     table.lines().skip(1).find_map(|line| {

@@ -65,6 +65,22 @@ pub async fn client(source: &KubeSource) -> anyhow::Result<Option<kube::Client>>
     Ok(Some(client))
 }
 
+/// The cluster's UUID as Antrea keeps it: key `uuid` of ConfigMap
+/// kube-system/antrea-cluster-identity (the aggregator's default clusterId and, through FNV-1,
+/// its observation domain).
+pub async fn cluster_uuid(client: &kube::Client) -> anyhow::Result<String> {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    let api: kube::Api<ConfigMap> = kube::Api::namespaced(client.clone(), "kube-system");
+    let cm = tokio::time::timeout(std::time::Duration::from_secs(10), api.get("antrea-cluster-identity"))
+        .await
+        .context("timed out reading ConfigMap kube-system/antrea-cluster-identity")?
+        .context("reading ConfigMap kube-system/antrea-cluster-identity")?;
+    cm.data
+        .and_then(|mut d| d.remove("uuid"))
+        .filter(|u| !u.is_empty())
+        .context("ConfigMap kube-system/antrea-cluster-identity has no uuid")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

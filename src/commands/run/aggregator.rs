@@ -1,0 +1,336 @@
+//! `flowctl run aggregator`: the Flow Aggregator, configured as Antrea's is (flow-aggregator.conf)
+//! with flags over the file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use tracing::{info, warn};
+
+use super::super::{ExitStatus, GlobalArgs};
+use crate::core::aggregator::{fnv1_32, proxy};
+use crate::core::collector::CollectorConfig;
+use crate::core::config::aggregator::{AggregatorConfig, IngestProtocol, Mode, RecordFormat};
+use crate::core::exporter::{ExporterConfig, Format, Profile};
+use crate::core::flow::LayoutOptions;
+use crate::core::ipfix::DecoderConfig;
+use crate::core::k8s;
+use crate::core::transport::certs::{self, CertsRequest};
+use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint, ServerTls, UdpConfig};
+
+/// Run the Flow Aggregator (proxy mode): forward every record with its exporter's identity
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    flowctl run aggregator --mode proxy -l udp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp\n  \
+    flowctl run aggregator --config /etc/flow-aggregator/flow-aggregator.conf --kubeconfig ~/.kube/config\n  \
+    flowctl get recordmetrics --server http://127.0.0.1:10348")]
+pub struct AggregatorArgs {
+    /// Antrea's flow-aggregator.conf (YAML); flags given here override its keys
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do with records (the file's `mode`). Aggregate mode arrives with issue #6
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+
+    /// Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT
+    #[arg(short, long = "listen", value_name = "URL")]
+    pub listen: Vec<Endpoint>,
+
+    /// Server certificate (PEM) for TLS listeners [default: a self-signed one made in --cert-dir]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// CA (PEM) exporters' client certificates must chain to (mutual TLS)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+
+    /// Where the self-signed CA, server and client certificates are made when TLS is on and no
+    /// --tls-cert is given (agents use ca.crt and the client certificate)
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+
+    /// The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)
+    #[arg(long, value_name = "ADDR")]
+    pub flow_collector: Option<String>,
+
+    /// Record format sent to the collector (flowCollector.recordFormat)
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub flow_collector_format: Option<FormatArg>,
+
+    /// IPFIX dialect: go-ipfix (what Antrea's collectors read) or everything RFC 7011 allows
+    #[arg(long, value_enum, default_value_t = ProfileArg::GoIpfix)]
+    pub export_profile: ProfileArg,
+
+    /// CA (PEM) to verify a tls collector
+    #[arg(long, value_name = "FILE")]
+    pub flow_collector_ca: Option<PathBuf>,
+
+    /// Client certificate (PEM) for a collector asking for mutual TLS
+    #[arg(long, value_name = "FILE", requires = "flow_collector_key")]
+    pub flow_collector_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --flow-collector-cert
+    #[arg(long, value_name = "FILE", requires = "flow_collector_cert")]
+    pub flow_collector_key: Option<PathBuf>,
+
+    /// Name the collector's certificate must carry (flowCollector.tls.serverName)
+    #[arg(long, value_name = "NAME")]
+    pub flow_collector_server_name: Option<String>,
+
+    /// The aggregator's observation domain id [default: FNV-1 of the cluster id]
+    #[arg(long, value_name = "ID")]
+    pub observation_domain_id: Option<u32>,
+
+    /// The clusterId exported with every record (clusterID)
+    #[arg(long, value_name = "ID")]
+    pub cluster_id: Option<String>,
+
+    /// Add sourcePodLabels/destinationPodLabels from Kubernetes (recordContents.podLabels)
+    #[arg(long)]
+    pub pod_labels: bool,
+
+    /// Kubeconfig for the Pod watch [default: in-cluster when in a Pod, else no Kubernetes]
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Serve /metrics (Prometheus) and /recordmetrics here [default: 127.0.0.1:apiServer.apiPort]
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
+    /// Records held while the collector is unreachable; more are dropped and counted
+    #[arg(long, value_name = "N", default_value_t = 1 << 20)]
+    pub queue_records: usize,
+
+    /// Receive buffer of each UDP socket, in bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
+    pub rcvbuf: usize,
+
+    /// UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub udp_sockets: Option<usize>,
+
+    /// Transport sessions held at once; more are refused and counted
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub max_sessions: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Forward every record at once, statelessly
+    Proxy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Ipfix,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ProfileArg {
+    /// One set per message, no options templates, UDP messages of at most 1024 bytes
+    GoIpfix,
+    /// Everything RFC 7011 allows
+    Standard,
+}
+
+pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores.clamp(1, 4))
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let opts = options(args, cores).await?;
+        proxy::run(opts, crate::commands::collect::shutdown_signal(None)).await
+    })?;
+    Ok(ExitStatus::Success)
+}
+
+/// The file, then the flags over it, validated.
+async fn options(args: AggregatorArgs, cores: usize) -> anyhow::Result<proxy::ProxyOptions> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let loaded = AggregatorConfig::load(path)?;
+            for key in &loaded.unknown_keys {
+                warn!("{}: unknown key {key} ignored", path.display());
+            }
+            loaded.config
+        }
+        // Until aggregate mode exists (issue #6), no file means proxy mode.
+        None => AggregatorConfig { mode: Mode::Proxy, ..AggregatorConfig::default() },
+    };
+    if args.mode.is_some() {
+        config.mode = Mode::Proxy;
+    }
+    if config.mode == Mode::Aggregate {
+        anyhow::bail!("mode: Aggregate is not available yet (issue #6); set mode: Proxy or pass --mode proxy");
+    }
+    let fc = &mut config.flow_collector;
+    if let Some(address) = &args.flow_collector {
+        fc.enable = true;
+        fc.address = address.clone();
+    }
+    if let Some(format) = args.flow_collector_format {
+        fc.record_format = match format {
+            FormatArg::Ipfix => RecordFormat::Ipfix,
+            FormatArg::Json => RecordFormat::Json,
+        };
+    }
+    if let Some(id) = args.observation_domain_id {
+        fc.observation_domain_id = Some(id);
+    }
+    if let Some(id) = &args.cluster_id {
+        config.cluster_id = id.clone();
+    }
+    config.pod_labels |= args.pod_labels;
+    config.validate()?;
+
+    let source = k8s::resolve_source(args.kubeconfig.clone());
+    let client = k8s::client(&source).await?;
+    if config.cluster_id.is_empty() {
+        config.cluster_id = cluster_id(client.as_ref()).await;
+    }
+    let pods = match client {
+        Some(client) => {
+            let store = k8s::PodStore::default();
+            let watched = store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = k8s::watch_pods(client, watched, std::future::pending()).await {
+                    warn!("the Pod watch stopped: {e:#}");
+                }
+            });
+            Some(store)
+        }
+        None => {
+            if config.pod_labels {
+                warn!("no Kubernetes (no --kubeconfig and not in a Pod): Pod labels are exported as \"\"");
+            }
+            None
+        }
+    };
+
+    let listen = if args.listen.is_empty() { listen_for(config.aggregator_transport_protocol) } else { args.listen };
+    let tls = match (args.tls_cert, listen.iter().any(|e| matches!(e, Endpoint::Tls(_)))) {
+        (Some(cert), _) => {
+            Some(ServerTls { cert, key: args.tls_key.unwrap_or_default(), client_ca: args.tls_client_ca })
+        }
+        (None, true) => Some(self_signed(args.cert_dir, &config.flow_aggregator_address)?),
+        (None, false) => None,
+    };
+    let collector = CollectorConfig {
+        listen,
+        tls,
+        udp: UdpConfig {
+            rcvbuf: args.rcvbuf,
+            sockets: args.udp_sockets.unwrap_or(cores).max(1),
+            ..UdpConfig::default()
+        },
+        decoder: DecoderConfig { max_sessions: args.max_sessions, ..DecoderConfig::default() },
+        ..CollectorConfig::default()
+    };
+
+    let fc = &config.flow_collector;
+    let exporter = if fc.enable {
+        let to: Endpoint = fc.address.parse()?;
+        let tls = match (&to, &args.flow_collector_ca) {
+            (Endpoint::Tls(_), Some(ca)) => Some(ClientTls {
+                ca: ca.clone(),
+                cert: args.flow_collector_cert,
+                key: args.flow_collector_key,
+                server_name: args
+                    .flow_collector_server_name
+                    .or_else(|| (!fc.tls.server_name.is_empty()).then(|| fc.tls.server_name.clone()))
+                    .or_else(|| Endpoint::host_name(&fc.address).map(str::to_owned)),
+            }),
+            (Endpoint::Tls(_), None) => anyhow::bail!("{to}: exporting over TLS needs --flow-collector-ca"),
+            (_, Some(_)) => anyhow::bail!("{to}: --flow-collector-ca is for a tls collector (HOST:PORT:tls)"),
+            (_, None) => None,
+        };
+        Some(ExporterConfig {
+            to,
+            tls,
+            domain: fc.observation_domain_id.unwrap_or_else(|| fnv1_32(config.cluster_id.as_bytes())),
+            profile: match args.export_profile {
+                ProfileArg::GoIpfix => Profile::GoIpfix,
+                ProfileArg::Standard => Profile::Standard,
+            },
+            format: match fc.record_format {
+                RecordFormat::Ipfix => Format::Ipfix,
+                RecordFormat::Json => Format::Json,
+            },
+            max_message: fc.max_ipfix_msg_size.map(usize::from),
+            template_refresh: fc.template_refresh_timeout,
+            queue_records: args.queue_records,
+            ..ExporterConfig::default()
+        })
+    } else {
+        None
+    };
+    Ok(proxy::ProxyOptions {
+        collector,
+        exporter,
+        cluster_id: config.cluster_id,
+        pod_labels: config.pod_labels,
+        layout: LayoutOptions { include_names: fc.include_k8s_names, include_uids: fc.include_k8s_uids },
+        pods,
+        api_addr: Some(args.metrics_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], config.api_port)))),
+        drain: Duration::from_secs(30),
+    })
+}
+
+/// aggregatorTransportProtocol as listeners on every address, port 4739.
+fn listen_for(protocol: IngestProtocol) -> Vec<Endpoint> {
+    let any = SocketAddr::from(([0, 0, 0, 0], DEFAULT_PORT));
+    match protocol {
+        IngestProtocol::Tls => vec![Endpoint::Tls(any)],
+        IngestProtocol::Tcp => vec![Endpoint::Tcp(any)],
+        IngestProtocol::Udp => vec![Endpoint::Udp(any)],
+        IngestProtocol::None => Vec::new(),
+    }
+}
+
+/// As Antrea's aggregator does when it has no certificate: a CA of its own, a server certificate
+/// and a client certificate for the agents, which must present it (mutual TLS). The CA is kept
+/// across restarts so agents keep trusting it.
+fn self_signed(dir: Option<PathBuf>, extra_name: &str) -> anyhow::Result<ServerTls> {
+    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("flowctl-aggregator-certs"));
+    let mut req = CertsRequest::new(&dir);
+    req.servers = ["localhost", "127.0.0.1", "::1", "flow-aggregator.flow-aggregator.svc"].map(String::from).to_vec();
+    if !extra_name.is_empty() {
+        req.servers.push(extra_name.to_owned());
+    }
+    req.clients = vec!["flow-aggregator-client".into()];
+    req.force = true;
+    let created = certs::create(&req).with_context(|| format!("making certificates in {}", dir.display()))?;
+    info!(
+        "TLS with a self-signed CA: agents trust {} and present {}/client-flow-aggregator-client.crt",
+        created.ca_cert.display(),
+        dir.display()
+    );
+    Ok(ServerTls { cert: dir.join("server.crt"), key: dir.join("server.key"), client_ca: Some(created.ca_cert) })
+}
+
+/// The cluster's UUID as Antrea keeps it (ConfigMap kube-system/antrea-cluster-identity), or, with
+/// no Kubernetes, this host's machine id, so the observation domain stays the same across restarts.
+async fn cluster_id(client: Option<&kube::Client>) -> String {
+    if let Some(client) = client {
+        match k8s::cluster_uuid(client).await {
+            Ok(uuid) => return uuid,
+            Err(e) => warn!("cannot read the cluster UUID: {e:#}"),
+        }
+    }
+    let id = std::fs::read_to_string("/etc/machine-id").map(|s| s.trim().to_owned()).unwrap_or_default();
+    warn!(
+        "no clusterID configured and no cluster UUID: using {id:?}; set clusterID so the observation domain is stable"
+    );
+    id
+}
