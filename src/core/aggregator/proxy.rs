@@ -317,6 +317,9 @@ fn enrich(shared: &Shared, flow: &mut Flow, exporter: Option<IpAddr>, domain: u3
     flow.original_domain = domain;
     flow.cluster_id.clear();
     flow.cluster_id.push_str(&shared.cluster_id);
+    // The direction says which Node's half this record is, so it is decided on the record as
+    // the agent sent it, before the other side's Pod is filled in.
+    flow.flow_direction = flow_direction(flow);
     if let Some(pods) = &shared.pods {
         if flow.flow_type == INTER_NODE {
             fill_pod(pods, flow, true);
@@ -331,7 +334,6 @@ fn enrich(shared: &Shared, flow: &mut Flow, exporter: Option<IpAddr>, domain: u3
             }
         }
     }
-    flow.flow_direction = flow_direction(flow);
 }
 
 fn pod_labels(pods: &PodStore, namespace: &str, name: &str) -> Option<Arc<str>> {
