@@ -547,19 +547,18 @@ async fn pod_labels_and_missing_pods_come_from_the_kubernetes_api() {
     }
 
     let now = unix_now() as u32;
-    let flow = |src_pod: &str, flow_type: u8| {
-        let mut f = Flow::default();
-        f.flow_start = now;
-        f.flow_end = now;
-        f.protocol = 6;
-        f.source_port = 5000;
-        f.destination_port = 80;
-        f.source_address = "10.10.0.5".parse().unwrap();
-        f.destination_address = "10.10.1.7".parse().unwrap();
-        f.source_pod_name = src_pod.into();
-        f.source_pod_namespace = "default".into();
-        f.flow_type = flow_type;
-        f
+    let flow = |src_pod: &str, flow_type: u8| Flow {
+        flow_start: now,
+        flow_end: now,
+        protocol: 6,
+        source_port: 5000,
+        destination_port: 80,
+        source_address: "10.10.0.5".parse().unwrap(),
+        destination_address: "10.10.1.7".parse().unwrap(),
+        source_pod_name: src_pod.into(),
+        source_pod_namespace: "default".into(),
+        flow_type,
+        ..Flow::default()
     };
     // The source Node's half of an inter-Node flow, and one from a Pod the API does not know.
     let mut ghost = flow("ghost", 3);
