@@ -135,7 +135,6 @@ enum Plan {
     Skip(Skip),
 }
 
-#[derive(Clone, Copy)]
 enum Skip {
     Options,
     TemplateRefused,
@@ -164,65 +163,48 @@ struct ProxySink {
 }
 
 impl ProxySink {
-    fn plan(&mut self, template: &Arc<Template>) -> &Plan {
-        let key = Arc::as_ptr(template) as usize;
-        if !self.plans.contains_key(&key) {
-            if self.plans.len() >= MAX_PLANS {
-                self.plans.clear();
-            }
-            let plan = make_plan(&self.shared, template);
-            self.plans.insert(key, (template.clone(), plan));
-        }
-        &self.plans[&key].1
-    }
-
     fn convert(&mut self, r: &RecordRef<'_>) {
         self.local.received += 1;
-        let exporter = r.meta.origin.exporter.map(|a| a.ip());
+        // A dual-stack socket sees IPv4 exporters as ::ffff:a.b.c.d; they are IPv4 exporters.
+        let exporter = r.meta.origin.exporter.map(|a| a.ip().to_canonical());
         let domain = r.meta.header.domain;
-        let shared = self.shared.clone();
-        // The plan is looked up first and its parts copied out, so the batch and flow can be
-        // borrowed mutably below.
-        let plan = match self.plan(r.template) {
-            Plan::Antrea(_) => None,
-            Plan::Generic(id) => Some(Ok(*id)),
-            Plan::Skip(why) => Some(Err(*why)),
-        };
+        let key = Arc::as_ptr(r.template) as usize;
+        if self.plans.len() >= MAX_PLANS && !self.plans.contains_key(&key) {
+            self.plans.clear();
+        }
+        // Fields are borrowed one by one (not through methods) so the plan, the flow and the
+        // batch can be used together with one lookup per record.
+        let shared = &*self.shared;
+        let (_, plan) = self.plans.entry(key).or_insert_with(|| (r.template.clone(), make_plan(shared, r.template)));
         match plan {
-            None => {
-                let key = Arc::as_ptr(r.template) as usize;
-                let Plan::Antrea(reader) = &self.plans[&key].1 else { unreachable!("matched above") };
-                self.flow.clear();
-                reader.read(&r.record, &mut self.flow);
-                enrich(&shared, &mut self.flow, exporter, domain);
-                let (id, writer) = if self.flow.source_address.is_ipv6() {
+            Plan::Antrea(reader) => {
+                let flow = &mut self.flow;
+                reader.read(&r.record, flow);
+                enrich(shared, flow, exporter, domain);
+                let (id, writer) = if flow.source_address.is_ipv6() {
                     (shared.template_v6, &shared.writer_v6)
                 } else {
                     (shared.template_v4, &shared.writer_v4)
                 };
-                let flow = &self.flow;
                 self.batch.push(id, |w| writer.write(flow, w));
                 self.local.antrea += 1;
             }
-            Some(Ok(id)) => {
-                self.batch.push(id, |w| {
+            Plan::Generic(id) => {
+                self.batch.push(*id, |w| {
                     for (field, raw) in r.record.fields() {
                         w.raw(field.spec, raw);
                     }
                     let (v4, v6) = match exporter {
                         Some(IpAddr::V4(a)) => (a, Ipv6Addr::UNSPECIFIED),
-                        Some(IpAddr::V6(a)) => match a.to_ipv4_mapped() {
-                            Some(v4) => (v4, Ipv6Addr::UNSPECIFIED),
-                            None => (Ipv4Addr::UNSPECIFIED, a),
-                        },
+                        Some(IpAddr::V6(a)) => (Ipv4Addr::UNSPECIFIED, a),
                         None => (Ipv4Addr::UNSPECIFIED, Ipv6Addr::UNSPECIFIED),
                     };
                     w.fixed(&v4.octets(), 4).fixed(&v6.octets(), 16).unsigned(u64::from(domain), 4);
                 });
                 self.local.generic += 1;
             }
-            Some(Err(Skip::Options)) => self.local.options_skipped += 1,
-            Some(Err(Skip::TemplateRefused)) => self.local.template_refused += 1,
+            Plan::Skip(Skip::Options) => self.local.options_skipped += 1,
+            Plan::Skip(Skip::TemplateRefused) => self.local.template_refused += 1,
         }
         if self.batch.len() >= BATCH_RECORDS {
             self.hand_over();
@@ -310,10 +292,7 @@ fn mediation_specs() -> [FieldSpec; 3] {
 
 /// The proxy's additions to an Antrea record (reference §3.4).
 fn enrich(shared: &Shared, flow: &mut Flow, exporter: Option<IpAddr>, domain: u32) {
-    flow.original_exporter = exporter.map(|ip| match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    });
+    flow.original_exporter = exporter;
     flow.original_domain = domain;
     flow.cluster_id.clear();
     flow.cluster_id.push_str(&shared.cluster_id);
