@@ -262,7 +262,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__collect)
-            opts="-l -n -w -o -v -h -V --listen --tls-cert --tls-key --tls-client-ca --count --duration --stats --write --metrics-addr --rcvbuf --udp-sockets --template-lifetime --template-wait --max-sessions --output --verbose --log-format --help --version"
+            opts="-l -n -w -o -v -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -273,18 +273,6 @@ _flowctl() {
                     return 0
                     ;;
                 -l)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-client-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -312,19 +300,31 @@ _flowctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --rcvbuf)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --udp-sockets)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
                 --template-lifetime)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --template-wait)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rcvbuf)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --udp-sockets)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -854,7 +854,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__aggregator)
-            opts="-l -o -v -h -V --config --mode --listen --tls-cert --tls-key --tls-client-ca --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
+            opts="-l -o -v -h -V --config --mode --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -873,18 +873,6 @@ _flowctl() {
                     return 0
                     ;;
                 -l)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-cert)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-key)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --tls-client-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -937,6 +925,18 @@ _flowctl() {
                     return 0
                     ;;
                 --queue-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-client-ca)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

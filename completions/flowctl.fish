@@ -61,17 +61,17 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s v -l verbose 
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s l -l listen -d 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-cert -d 'Server certificate (PEM) for tls:// listeners' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-key -d 'Private key (PEM) of the server certificate' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-client-ca -d 'CA (PEM) that client certificates must chain to: turns on mutual TLS' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s n -l count -d 'Stop after this many records' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l duration -d 'Stop after this long (e.g. 30s, 5m)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s w -l write -d 'Also write every message received into this pcap file (UDP datagrams and TCP segments with the real addresses), which `decode` and `replay` read back' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l metrics-addr -d 'Serve Prometheus metrics at http://ADDR/metrics' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l template-wait -d 'How long data that arrived before its template waits for it' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-cert -d 'Server certificate (PEM) for tls:// listeners' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-key -d 'Private key (PEM) of the server certificate' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-client-ca -d 'CA (PEM) that client certificates must chain to: turns on mutual TLS' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l max-sessions -d 'Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
@@ -121,9 +121,6 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l config -d 'Antrea\'s flow-aggregator.conf (YAML); flags given here override its keys' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l mode -d 'What to do with records (the file\'s `mode`). Aggregate mode arrives with issue #6' -r -f -a "proxy\t'Forward every record at once, statelessly'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s l -l listen -d 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-cert -d 'Server certificate (PEM) for TLS listeners [default: a self-signed one made in --cert-dir]' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-key -d 'Private key (PEM) of --tls-cert' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-client-ca -d 'CA (PEM) exporters\' client certificates must chain to (mutual TLS)' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l cert-dir -d 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector -d 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-format -d 'Record format sent to the collector (flowCollector.recordFormat)' -r -f -a "ipfix\t''
@@ -139,9 +136,12 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l kubeconfig -d 'Kubeconfig for the Pod watch [default: in-cluster when in a Pod, else no Kubernetes]' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l metrics-addr -d 'Serve /metrics (Prometheus) and /recordmetrics here [default: 127.0.0.1:apiServer.apiPort]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l queue-records -d 'Records held while the collector is unreachable; more are dropped and counted' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-cert -d 'Server certificate (PEM) for tls:// listeners' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-key -d 'Private key (PEM) of the server certificate' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l tls-client-ca -d 'CA (PEM) that client certificates must chain to: turns on mutual TLS' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l max-sessions -d 'Transport sessions held at once; more are refused and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l max-sessions -d 'Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'

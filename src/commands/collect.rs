@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
+use super::listen::ListenerArgs;
 use super::{ExitStatus, GlobalArgs};
 use crate::core::collect::{self, CollectOptions};
 use crate::core::collector::CollectorConfig;
 use crate::core::ipfix::DecoderConfig;
-use crate::core::transport::{Endpoint, ServerTls, UdpConfig};
+use crate::core::transport::Endpoint;
 
 /// Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records
 #[derive(Debug, Args)]
@@ -25,18 +26,6 @@ pub struct CollectArgs {
     /// [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]
     #[arg(short, long = "listen", value_name = "URL")]
     pub listen: Vec<Endpoint>,
-
-    /// Server certificate (PEM) for tls:// listeners
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// Private key (PEM) of the server certificate
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// CA (PEM) that client certificates must chain to: turns on mutual TLS
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_client_ca: Option<PathBuf>,
 
     /// Stop after this many records
     #[arg(short = 'n', long, value_name = "N")]
@@ -59,14 +48,6 @@ pub struct CollectArgs {
     #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
-    pub rcvbuf: usize,
-
-    /// UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]
-    #[arg(long, value_name = "N")]
-    pub udp_sockets: Option<usize>,
-
     /// How long a template received over UDP stays valid without being re-sent
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = humantime::parse_duration)]
     pub template_lifetime: Duration,
@@ -75,33 +56,23 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub template_wait: Duration,
 
-    /// Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
-    pub max_sessions: usize,
+    #[command(flatten)]
+    pub listener: ListenerArgs,
 }
 
 pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let defaults = CollectorConfig::default();
     let lifetime = args.template_lifetime.as_secs();
-    let tls = args.tls_cert.map(|cert| ServerTls {
-        cert,
-        key: args.tls_key.unwrap_or_default(),
-        client_ca: args.tls_client_ca,
-    });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = CollectOptions {
         collector: CollectorConfig {
             listen: if args.listen.is_empty() { defaults.listen } else { args.listen },
-            tls,
-            udp: UdpConfig {
-                rcvbuf: args.rcvbuf,
-                sockets: args.udp_sockets.unwrap_or(cores).max(1),
-                ..UdpConfig::default()
-            },
+            tls: args.listener.server_tls(),
+            udp: args.listener.udp(),
             decoder: DecoderConfig {
                 template_lifetime_secs: (lifetime > 0).then_some(lifetime),
                 pending_timeout_secs: args.template_wait.as_secs(),
-                max_sessions: args.max_sessions,
+                max_sessions: args.listener.max_sessions,
                 ..DecoderConfig::default()
             },
             idle_timeout: if lifetime > 0 { args.template_lifetime } else { defaults.idle_timeout },

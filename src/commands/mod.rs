@@ -7,6 +7,7 @@ pub mod completion;
 pub mod decode;
 pub mod docs;
 pub mod get;
+pub mod listen;
 pub mod replay;
 pub mod run;
 

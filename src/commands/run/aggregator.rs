@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tracing::{info, warn};
 
+use super::super::listen::ListenerArgs;
 use super::super::{ExitStatus, GlobalArgs};
 use crate::core::aggregator::{fnv1_32, proxy};
 use crate::core::collector::CollectorConfig;
@@ -18,7 +19,7 @@ use crate::core::flow::LayoutOptions;
 use crate::core::ipfix::DecoderConfig;
 use crate::core::k8s;
 use crate::core::transport::certs::{self, CertsRequest};
-use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint, ServerTls, UdpConfig};
+use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint, ServerTls};
 
 /// Run the Flow Aggregator (proxy mode): forward every record with its exporter's identity
 #[derive(Debug, Args)]
@@ -38,18 +39,6 @@ pub struct AggregatorArgs {
     /// Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT
     #[arg(short, long = "listen", value_name = "URL")]
     pub listen: Vec<Endpoint>,
-
-    /// Server certificate (PEM) for TLS listeners [default: a self-signed one made in --cert-dir]
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-
-    /// Private key (PEM) of --tls-cert
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-
-    /// CA (PEM) exporters' client certificates must chain to (mutual TLS)
-    #[arg(long, value_name = "FILE", requires = "tls_cert")]
-    pub tls_client_ca: Option<PathBuf>,
 
     /// Where the self-signed CA, server and client certificates are made when TLS is on and no
     /// --tls-cert is given (agents use ca.crt and the client certificate)
@@ -108,17 +97,8 @@ pub struct AggregatorArgs {
     #[arg(long, value_name = "N", default_value_t = 1 << 20)]
     pub queue_records: usize,
 
-    /// Receive buffer of each UDP socket, in bytes
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 20)]
-    pub rcvbuf: usize,
-
-    /// UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]
-    #[arg(long, value_name = "N")]
-    pub udp_sockets: Option<usize>,
-
-    /// Transport sessions held at once; more are refused and counted
-    #[arg(long, value_name = "N", default_value_t = 65_536)]
-    pub max_sessions: usize,
+    #[command(flatten)]
+    pub listener: ListenerArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -149,14 +129,14 @@ pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSta
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let opts = options(args, cores).await?;
+        let opts = options(args).await?;
         proxy::run(opts, crate::commands::collect::shutdown_signal(None)).await
     })?;
     Ok(ExitStatus::Success)
 }
 
 /// The file, then the flags over it, validated.
-async fn options(args: AggregatorArgs, cores: usize) -> anyhow::Result<proxy::ProxyOptions> {
+async fn options(args: AggregatorArgs) -> anyhow::Result<proxy::ProxyOptions> {
     let mut config = match &args.config {
         Some(path) => {
             let loaded = AggregatorConfig::load(path)?;
@@ -219,22 +199,16 @@ async fn options(args: AggregatorArgs, cores: usize) -> anyhow::Result<proxy::Pr
     };
 
     let listen = if args.listen.is_empty() { listen_for(config.aggregator_transport_protocol) } else { args.listen };
-    let tls = match (args.tls_cert, listen.iter().any(|e| matches!(e, Endpoint::Tls(_)))) {
-        (Some(cert), _) => {
-            Some(ServerTls { cert, key: args.tls_key.unwrap_or_default(), client_ca: args.tls_client_ca })
-        }
+    let tls = match (args.listener.server_tls(), listen.iter().any(|e| matches!(e, Endpoint::Tls(_)))) {
+        (Some(tls), _) => Some(tls),
         (None, true) => Some(self_signed(args.cert_dir, &config.flow_aggregator_address)?),
         (None, false) => None,
     };
     let collector = CollectorConfig {
         listen,
         tls,
-        udp: UdpConfig {
-            rcvbuf: args.rcvbuf,
-            sockets: args.udp_sockets.unwrap_or(cores).max(1),
-            ..UdpConfig::default()
-        },
-        decoder: DecoderConfig { max_sessions: args.max_sessions, ..DecoderConfig::default() },
+        udp: args.listener.udp(),
+        decoder: DecoderConfig { max_sessions: args.listener.max_sessions, ..DecoderConfig::default() },
         ..CollectorConfig::default()
     };
 
