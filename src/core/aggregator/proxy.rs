@@ -17,6 +17,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -29,9 +30,10 @@ use crate::core::collector::{Board, CollectingProcess, CollectorConfig, RecordSi
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, Profile, RecordBatch, TemplateSet,
 };
-use crate::core::flow::{Flow, FlowReader, FlowWriter, Layout, LayoutOptions, flow_direction};
+use crate::core::flow::{FieldSet, Flow, FlowField, FlowWriter, Layout, LayoutOptions, Splice, flow_direction};
 use crate::core::ipfix::decoder::RecordRef;
-use crate::core::ipfix::registry;
+use crate::core::ipfix::registry::{self, PEN_ANTREA};
+use crate::core::ipfix::types::DataType;
 use crate::core::ipfix::{FieldSpec, Template};
 use crate::core::k8s::PodStore;
 use crate::core::metrics;
@@ -115,6 +117,9 @@ struct Shared {
     cluster_id: String,
     pod_labels: bool,
     pods: Option<PodStore>,
+    /// What an Antrea record's enrichment reads, and what it may write.
+    reads: FieldSet,
+    may_change: FieldSet,
     counters: ProxyCounters,
     problems: Mutex<ProblemLog>,
 }
@@ -129,7 +134,8 @@ impl Shared {
 
 /// How records of one input template are converted.
 enum Plan {
-    Antrea(Box<FlowReader>),
+    /// Antrea records: spliced into the proxy layout of their family, under this template.
+    Antrea(Box<Splice>, u16),
     /// Forwarded with their own fields under this output template.
     Generic(u16),
     Skip(Skip),
@@ -154,39 +160,69 @@ struct Local {
 struct ProxySink {
     shared: Arc<Shared>,
     sender: Option<ExportSender>,
-    /// Keyed by the input template's address; the `Arc` kept alongside keeps the address from
-    /// being reused by another template while the plan is remembered.
-    plans: HashMap<usize, (Arc<Template>, Plan)>,
+    /// The input templates' plans; the `Arc` kept alongside keeps a template's address, the
+    /// key in `by_template`, from being reused by another template while its plan is kept.
+    plans: Vec<(Arc<Template>, Plan)>,
+    by_template: HashMap<usize, usize>,
+    /// The plan of the last record: the records of a set share it.
+    last: usize,
+    /// What an Antrea record's enrichment reads and changes; scratch for the splice besides.
     flow: Flow,
+    ranges: Vec<Range<usize>>,
     batch: RecordBatch,
     local: Local,
 }
 
 impl ProxySink {
+    fn new(shared: Arc<Shared>, sender: Option<ExportSender>) -> Self {
+        ProxySink {
+            shared,
+            sender,
+            plans: Vec::new(),
+            by_template: HashMap::new(),
+            last: usize::MAX,
+            flow: Flow::default(),
+            ranges: Vec::new(),
+            batch: RecordBatch::with_capacity(BATCH_RECORDS),
+            local: Local::default(),
+        }
+    }
+
+    /// The index of the plan for `template`, made on first sight.
+    fn plan(&mut self, template: &Arc<Template>) -> usize {
+        if self.plans.get(self.last).is_some_and(|(t, _)| Arc::ptr_eq(t, template)) {
+            return self.last;
+        }
+        let key = Arc::as_ptr(template) as usize;
+        let index = match self.by_template.get(&key) {
+            Some(&i) => i,
+            None => {
+                if self.plans.len() >= MAX_PLANS {
+                    self.plans.clear();
+                    self.by_template.clear();
+                }
+                self.plans.push((template.clone(), make_plan(&self.shared, template)));
+                self.by_template.insert(key, self.plans.len() - 1);
+                self.plans.len() - 1
+            }
+        };
+        self.last = index;
+        index
+    }
+
     fn convert(&mut self, r: &RecordRef<'_>) {
         self.local.received += 1;
         // A dual-stack socket sees IPv4 exporters as ::ffff:a.b.c.d; they are IPv4 exporters.
         let exporter = r.meta.origin.exporter.map(|a| a.ip().to_canonical());
         let domain = r.meta.header.domain;
-        let key = Arc::as_ptr(r.template) as usize;
-        if self.plans.len() >= MAX_PLANS && !self.plans.contains_key(&key) {
-            self.plans.clear();
-        }
-        // Fields are borrowed one by one (not through methods) so the plan, the flow and the
-        // batch can be used together with one lookup per record.
+        let index = self.plan(r.template);
         let shared = &*self.shared;
-        let (_, plan) = self.plans.entry(key).or_insert_with(|| (r.template.clone(), make_plan(shared, r.template)));
-        match plan {
-            Plan::Antrea(reader) => {
-                let flow = &mut self.flow;
-                reader.read(&r.record, flow);
-                enrich(shared, flow, exporter, domain);
-                let (id, writer) = if flow.source_address.is_ipv6() {
-                    (shared.template_v6, &shared.writer_v6)
-                } else {
-                    (shared.template_v4, &shared.writer_v4)
-                };
-                self.batch.push(id, |w| writer.write(flow, w));
+        match &self.plans[index].1 {
+            Plan::Antrea(splice, id) => {
+                let (flow, ranges) = (&mut self.flow, &mut self.ranges);
+                splice.read(&r.record, ranges, flow);
+                let changed = enrich(shared, flow, exporter, domain);
+                self.batch.push(*id, |w| splice.write(r.record.bytes, ranges, flow, changed, w));
                 self.local.antrea += 1;
             }
             Plan::Generic(id) => {
@@ -260,8 +296,25 @@ impl Drop for ProxySink {
 /// Decides how records of `template` are converted: Antrea's through the Flow model, options
 /// records only where the profile allows, anything else forwarded with the mediation elements.
 fn make_plan(shared: &Shared, template: &Arc<Template>) -> Plan {
-    if let Some(reader) = FlowReader::compile(template) {
-        return Plan::Antrea(Box::new(reader));
+    if template.fields.iter().any(|f| f.spec.pen == PEN_ANTREA) {
+        // The family of the source address decides the layout, as the model's would; a
+        // template with neither address is IPv4, as an empty Flow is.
+        let ipv6 = template
+            .fields
+            .iter()
+            .rev()
+            .find_map(|f| match f.data_type {
+                DataType::Ipv4Address | DataType::Ipv6Address
+                    if FlowField::of_element(f.spec.pen, f.spec.id) == Some(FlowField::SourceAddress) =>
+                {
+                    Some(f.data_type == DataType::Ipv6Address)
+                }
+                _ => None,
+            })
+            .unwrap_or(false);
+        let (writer, id) =
+            if ipv6 { (&shared.writer_v6, shared.template_v6) } else { (&shared.writer_v4, shared.template_v4) };
+        return Plan::Antrea(Box::new(Splice::compile(template, writer, shared.reads, shared.may_change)), id);
     }
     if template.is_options() && !shared.options_allowed {
         shared.problem("options records in go-ipfix profile", || {
@@ -290,8 +343,28 @@ fn mediation_specs() -> [FieldSpec; 3] {
         .map(|n| FieldSpec::of(registry::by_name(n).unwrap_or_else(|| panic!("{n} is an IANA element"))))
 }
 
-/// The proxy's additions to an Antrea record (reference §3.4).
-fn enrich(shared: &Shared, flow: &mut Flow, exporter: Option<IpAddr>, domain: u32) {
+/// What the proxy always writes itself.
+const ADDED: FieldSet = FieldSet::of(&[
+    FlowField::OriginalExporter,
+    FlowField::OriginalDomain,
+    FlowField::ClusterId,
+    FlowField::FlowDirection,
+]);
+
+/// What the proxy reads of an Antrea record: what flowDirection needs, and with Kubernetes what
+/// finding the Pods needs.
+const READS: FieldSet = FieldSet::of(&[FlowField::FlowType, FlowField::SourcePodName, FlowField::DestinationPodName]);
+const READS_WITH_PODS: FieldSet = READS
+    .with(FlowField::SourceAddress)
+    .with(FlowField::DestinationAddress)
+    .with(FlowField::FlowStart)
+    .with(FlowField::SourcePodNamespace)
+    .with(FlowField::DestinationPodNamespace);
+
+/// The proxy's additions to an Antrea record (reference §3.4), made in `flow` (which holds the
+/// fields of [`READS`] / [`READS_WITH_PODS`]); returns the fields it set.
+fn enrich(shared: &Shared, flow: &mut Flow, exporter: Option<IpAddr>, domain: u32) -> FieldSet {
+    let mut changed = ADDED;
     flow.original_exporter = exporter;
     flow.original_domain = domain;
     flow.cluster_id.clear();
@@ -301,47 +374,63 @@ fn enrich(shared: &Shared, flow: &mut Flow, exporter: Option<IpAddr>, domain: u3
     flow.flow_direction = flow_direction(flow);
     if let Some(pods) = &shared.pods {
         if flow.flow_type == INTER_NODE {
-            fill_pod(pods, flow, true);
-            fill_pod(pods, flow, false);
+            for source in [true, false] {
+                if fill_pod(pods, flow, source) {
+                    changed = changed.union(if source { SOURCE_POD } else { DESTINATION_POD });
+                }
+            }
         }
         if shared.pod_labels {
+            // Labels the store knows replace any the record carried; unknown, the record's stay.
             if let Some(labels) = pod_labels(pods, &flow.source_pod_namespace, &flow.source_pod_name) {
+                flow.source_pod_labels.clear();
                 flow.source_pod_labels.push_str(&labels);
+                changed.insert(FlowField::SourcePodLabels);
             }
             if let Some(labels) = pod_labels(pods, &flow.destination_pod_namespace, &flow.destination_pod_name) {
+                flow.destination_pod_labels.clear();
                 flow.destination_pod_labels.push_str(&labels);
+                changed.insert(FlowField::DestinationPodLabels);
             }
         }
     }
+    changed
 }
+
+const LABELS: FieldSet = FieldSet::of(&[FlowField::SourcePodLabels, FlowField::DestinationPodLabels]);
+const SOURCE_POD: FieldSet =
+    FieldSet::of(&[FlowField::SourcePodName, FlowField::SourcePodNamespace, FlowField::SourceNodeName]);
+const DESTINATION_POD: FieldSet =
+    FieldSet::of(&[FlowField::DestinationPodName, FlowField::DestinationPodNamespace, FlowField::DestinationNodeName]);
 
 fn pod_labels(pods: &PodStore, namespace: &str, name: &str) -> Option<Arc<str>> {
     if name.is_empty() { None } else { pods.labels(namespace, name) }
 }
 
 /// An inter-Node record knows only its own Node's Pod; the other side comes from the Pod store.
-fn fill_pod(pods: &PodStore, flow: &mut Flow, source: bool) {
+/// True when that side was filled in.
+fn fill_pod(pods: &PodStore, flow: &mut Flow, source: bool) -> bool {
     let (ip, name) = if source {
         (flow.source_address, &flow.source_pod_name)
     } else {
         (flow.destination_address, &flow.destination_pod_name)
     };
     if !name.is_empty() {
-        return;
+        return false;
     }
     let Some(pod) = pods.by_ip(ip, flow.flow_start) else {
-        return;
+        return false;
     };
     let (name, namespace, node) = if source {
         (&mut flow.source_pod_name, &mut flow.source_pod_namespace, &mut flow.source_node_name)
     } else {
         (&mut flow.destination_pod_name, &mut flow.destination_pod_namespace, &mut flow.destination_node_name)
     };
-    name.push_str(&pod.name);
-    namespace.clear();
-    namespace.push_str(&pod.namespace);
-    node.clear();
-    node.push_str(&pod.node);
+    for (to, from) in [(name, &pod.name), (namespace, &pod.namespace), (node, &pod.node)] {
+        to.clear();
+        to.push_str(from);
+    }
+    true
 }
 
 /// A running proxy's live view, for the HTTP endpoints.
@@ -443,6 +532,12 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
         options_allowed,
         cluster_id: opts.cluster_id,
         pod_labels: opts.pod_labels,
+        reads: if opts.pods.is_some() { READS_WITH_PODS } else { READS },
+        may_change: match (&opts.pods, opts.pod_labels) {
+            (None, _) => ADDED,
+            (Some(_), false) => ADDED.union(SOURCE_POD).union(DESTINATION_POD),
+            (Some(_), true) => ADDED.union(SOURCE_POD).union(DESTINATION_POD).union(LABELS),
+        },
         pods: opts.pods,
         counters: ProxyCounters::default(),
         problems: Mutex::new(ProblemLog::new(Policy::Every(Duration::from_secs(10)))),
@@ -451,16 +546,7 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
     let factory_shared = shared.clone();
     let sinks: SinkFactory = {
         let sender = Arc::new(sender);
-        Arc::new(move || {
-            Box::new(ProxySink {
-                shared: factory_shared.clone(),
-                sender: sender.lock().ok().and_then(|s| s.clone()),
-                plans: HashMap::new(),
-                flow: Flow::default(),
-                batch: RecordBatch::with_capacity(BATCH_RECORDS),
-                local: Local::default(),
-            })
-        })
+        Arc::new(move || Box::new(ProxySink::new(factory_shared.clone(), sender.lock().ok().and_then(|s| s.clone()))))
     };
     let process = CollectingProcess::start(opts.collector, sinks).await?;
     for e in process.endpoints() {

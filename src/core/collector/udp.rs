@@ -19,6 +19,8 @@ const POLL: Duration = Duration::from_millis(100);
 /// up for a few datagrams at a time. The receive buffer absorbs the pause (4 MiB is a few
 /// thousand datagrams; 200 µs at 100k datagrams/s is 20), and latency grows by as much.
 const NAP: Duration = Duration::from_micros(200);
+/// The longest a stopping thread goes on reading what is queued.
+const DRAIN: Duration = Duration::from_secs(1);
 const PUBLISH_EVERY: Duration = Duration::from_secs(1);
 const EXPIRE_EVERY: Duration = Duration::from_secs(10);
 
@@ -50,8 +52,19 @@ pub(super) fn receive(mut rx: UdpReceiver, index: usize, batch_size: usize, shar
     let mut counters = SocketCounters::default();
     let mut frame = 0u64;
     let (mut published, mut expired) = (Instant::now(), Instant::now());
-    while !stop.load(Ordering::Relaxed) {
-        match rx.recv(POLL) {
+    // Once told to stop, the thread still reads what the kernel already holds (those datagrams
+    // were received), for at most DRAIN should exporters go on sending.
+    let mut draining_until = None;
+    loop {
+        if draining_until.is_none() && stop.load(Ordering::Relaxed) {
+            draining_until = Some(Instant::now() + DRAIN);
+        }
+        let draining = draining_until.is_some();
+        if draining_until.is_some_and(|until| Instant::now() >= until) {
+            break;
+        }
+        match rx.recv(if draining { Duration::ZERO } else { POLL }) {
+            Ok(batch) if draining && batch.is_empty() => break,
             Ok(batch) => {
                 let time = batch.time;
                 let nap = !batch.is_empty() && batch.len() < batch_size / 2;
@@ -88,10 +101,11 @@ pub(super) fn receive(mut rx: UdpReceiver, index: usize, batch_size: usize, shar
                 if !any {
                     visitor.sink.flush();
                 }
-                if nap {
+                if nap && !draining {
                     std::thread::sleep(NAP);
                 }
             }
+            Err(_) if draining => break,
             Err(e) => {
                 shared.problem("udp-receive", true, || format!("receiving on udp://{local}: {e}"));
                 std::thread::sleep(POLL);

@@ -15,8 +15,21 @@ use crate::core::ipfix::template::{FieldSpec, Template};
 use crate::core::ipfix::types::DataType;
 use crate::core::ipfix::value::Value;
 
+/// The kinds of [`Flow`] member, for [`Splice`](super::splice::Splice) to know which wire
+/// encodings it can forward untouched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SlotKind {
+    /// An unsigned integer member of this many bytes.
+    Unsigned(u16),
+    Text,
+    Uuid,
+    /// An address member, from an address element or (egressIP) text.
+    Address,
+}
+
 /// How one kind of [`Flow`] member is reset, read from a value and written as a field.
 pub(super) trait Slot {
+    const KIND: SlotKind;
     fn empty() -> Self;
     fn reset(&mut self);
     /// Takes `value` when it fits; a value of another kind (a malformed field) leaves the member
@@ -28,6 +41,8 @@ pub(super) trait Slot {
 macro_rules! unsigned_slot {
     ($($ty:ty),*) => {$(
         impl Slot for $ty {
+            const KIND: SlotKind = SlotKind::Unsigned(size_of::<$ty>() as u16);
+
             fn empty() -> Self {
                 0
             }
@@ -57,6 +72,8 @@ macro_rules! unsigned_slot {
 unsigned_slot!(u8, u16, u32, u64);
 
 impl Slot for String {
+    const KIND: SlotKind = SlotKind::Text;
+
     fn empty() -> Self {
         String::new()
     }
@@ -81,6 +98,8 @@ impl Slot for String {
 }
 
 impl Slot for [u8; 16] {
+    const KIND: SlotKind = SlotKind::Uuid;
+
     fn empty() -> Self {
         [0; 16]
     }
@@ -133,6 +152,8 @@ fn write_address(addr: Option<IpAddr>, spec: FieldSpec, data_type: DataType, w: 
 }
 
 impl Slot for IpAddr {
+    const KIND: SlotKind = SlotKind::Address;
+
     fn empty() -> Self {
         Ipv4Addr::UNSPECIFIED.into()
     }
@@ -153,6 +174,8 @@ impl Slot for IpAddr {
 }
 
 impl Slot for Option<IpAddr> {
+    const KIND: SlotKind = SlotKind::Address;
+
     fn empty() -> Self {
         None
     }
@@ -208,7 +231,7 @@ impl FlowReader {
 #[derive(Clone, Debug)]
 pub struct FlowWriter {
     specs: Box<[FieldSpec]>,
-    plan: Box<[(FlowField, DataType)]>,
+    pub(super) plan: Box<[(FlowField, DataType)]>,
 }
 
 impl FlowWriter {
@@ -248,7 +271,7 @@ impl FlowWriter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -302,7 +325,7 @@ mod tests {
     }
 
     /// Every field of the agent's template set, each to a value of its own.
-    fn agent_flow() -> Flow {
+    pub(crate) fn agent_flow() -> Flow {
         Flow {
             flow_start: 1_700_000_000,
             flow_end: 1_700_000_060,

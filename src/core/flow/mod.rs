@@ -11,15 +11,20 @@
 //!   missing ones stay zero or empty, zero addresses are absent, egressIP text is parsed.
 //!   [`FlowWriter`], compiled once per layout, writes a `Flow` as one record, absent addresses
 //!   as 0.0.0.0 / `::`.
+//! - [`splice`]: [`Splice`], compiled once per input template, re-encodes Antrea records into
+//!   another layout, forwarding the bytes of every field whose encoding does not change: the
+//!   proxy's record path.
 //! - [`flow_direction`]: the proxy's flowDirection rule (§3.4).
 
 pub mod codec;
 pub mod layout;
 pub mod model;
+pub mod splice;
 
 pub use codec::{FlowReader, FlowWriter};
 pub use layout::{AGENT_IPV4, AGENT_IPV6, Layout, LayoutOptions, layout_names, template};
 pub use model::{Flow, FlowField};
+pub use splice::{FieldSet, Splice};
 
 /// flowType values (Antrea `flow.proto`, the same in IPFIX).
 pub const FLOW_TYPE_UNSPECIFIED: u8 = 0;

@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 use std::sync::OnceLock;
 
-use super::codec::Slot;
+use super::codec::{Slot, SlotKind};
 use crate::core::ipfix::encoder::RecordWriter;
 use crate::core::ipfix::registry;
 use crate::core::ipfix::template::FieldSpec;
@@ -40,6 +40,14 @@ macro_rules! flow_table {
             /// Every field, in table order.
             pub const ALL: &'static [FlowField] = &[ $( FlowField::$variant, )* ];
 
+            /// What kind of member the field is, which says when its wire bytes can be
+            /// forwarded as they are.
+            pub(super) const fn kind(self) -> SlotKind {
+                match self {
+                    $( FlowField::$variant => <$ty as Slot>::KIND, )*
+                }
+            }
+
             /// The element this field travels in; address fields have one per family.
             pub const fn ie_name(self, ipv6: bool) -> &'static str {
                 match self {
@@ -53,6 +61,12 @@ macro_rules! flow_table {
             /// one reused `Flow` without allocating once the strings have grown.
             pub fn clear(&mut self) {
                 $( Slot::reset(&mut self.$member); )*
+            }
+
+            pub(super) fn reset_field(&mut self, field: FlowField) {
+                match field {
+                    $( FlowField::$variant => Slot::reset(&mut self.$member), )*
+                }
             }
 
             pub(super) fn read_field(&mut self, field: FlowField, value: &Value<'_>) {

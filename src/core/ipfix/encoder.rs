@@ -256,6 +256,13 @@ impl RecordWriter<'_> {
         self
     }
 
+    /// Fields already encoded (a variable-length field's prefix included), as a forwarded
+    /// record's run of fields is copied.
+    pub fn encoded(&mut self, fields: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(fields);
+        self
+    }
+
     /// A field's bytes as they are, for `spec`: fixed fields take exactly `spec.length` bytes,
     /// variable-length ones get their prefix. This is how records are forwarded unchanged.
     pub fn raw(&mut self, spec: FieldSpec, bytes: &[u8]) -> &mut Self {

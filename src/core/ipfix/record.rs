@@ -18,6 +18,17 @@ impl<'a> DataRecord<'a> {
         FieldValues { fields: self.template.fields.iter(), bytes: self.bytes, pos: 0 }
     }
 
+    /// Where each field's value lies in `bytes` (a variable-length field's prefix excluded), for
+    /// callers that pick fields out of template order; fewer ranges than fields when the record
+    /// is shorter than its template says.
+    pub fn ranges(&self, into: &mut Vec<std::ops::Range<usize>>) {
+        into.clear();
+        let mut values = self.fields();
+        while let Some((_, value)) = values.next() {
+            into.push(values.pos - value.len()..values.pos);
+        }
+    }
+
     /// The bytes of field `index`.
     pub fn raw(&self, index: usize) -> Option<&'a [u8]> {
         let field = self.template.fields.get(index)?;
