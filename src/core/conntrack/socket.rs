@@ -236,10 +236,10 @@ fn write_entry(w: &mut Writer, c: &Connection) {
     write_tuple(w, CTA_TUPLE_ORIG, &c.orig);
     write_tuple(w, CTA_TUPLE_REPLY, &c.reply);
     w.attr(CTA_TIMEOUT, &c.timeout.to_be_bytes());
-    let status = c.status.0 & (Status::SEEN_REPLY | Status::ASSURED);
-    if status != 0 {
-        w.attr(CTA_STATUS, &status.to_be_bytes());
-    }
+    // The kernel marks a created entry CONFIRMED before applying the status asked for, and
+    // refuses (EBUSY) a request that would clear that bit: it must be asked for too.
+    let status = c.status.0 & (Status::SEEN_REPLY | Status::ASSURED) | Status::CONFIRMED;
+    w.attr(CTA_STATUS, &status.to_be_bytes());
     if c.mark != 0 {
         w.attr(CTA_MARK, &c.mark.to_be_bytes());
     }
