@@ -49,8 +49,8 @@ pub struct DumpStats {
     pub entries: u64,
     /// Entries handed to the visitor: those of the zones asked for.
     pub delivered: u64,
-    /// Entries the kernel sent although out of the zones asked for (a kernel without the zone
-    /// filter, or zone 0, which the kernel's filter takes to mean "any").
+    /// Entries the kernel sent although out of the zone asked for: a kernel without the
+    /// CTA_ZONE dump filter (older ones) sends the whole table.
     pub filtered_out: u64,
     /// Messages that did not parse; they are skipped.
     pub malformed: u64,
@@ -62,7 +62,8 @@ pub struct DumpStats {
     pub enobufs_restarts: u32,
 }
 
-enum Outcome {
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
     Done,
     Interrupted,
 }
@@ -151,41 +152,8 @@ impl Conntrack {
         loop {
             let n = recv(&self.socket, &mut self.buf)?
                 .ok_or(ConntrackError::Io { op: "receive a dump", source: io::ErrorKind::WouldBlock.into() })?;
-            let data = &self.buf[..n];
-            let mut at = 0;
-            while at < data.len() {
-                let hdr = NlMsgHdr::read(data, at)?;
-                let msg = &data[at..at + hdr.len as usize];
-                at += align4(hdr.len as usize).min(data.len() - at);
-                // Answers to an earlier, abandoned request are not ours to read.
-                if hdr.seq != seq {
-                    continue;
-                }
-                interrupted |= hdr.flags & NLM_F_DUMP_INTR != 0;
-                match hdr.kind {
-                    NLMSG_DONE => {
-                        error_code(msg, "dump")?;
-                        return Ok(if interrupted { Outcome::Interrupted } else { Outcome::Done });
-                    }
-                    NLMSG_ERROR => error_code(msg, "dump")?,
-                    NLMSG_OVERRUN => return Err(ConntrackError::Overflow),
-                    k if k == ct_type(IPCTNL_MSG_CT_NEW) => match Connection::parse(msg) {
-                        Ok(c) => {
-                            stats.entries += 1;
-                            if zone.is_none_or(|z| c.zone_id() == z) {
-                                stats.delivered += 1;
-                                f(&c);
-                            } else {
-                                stats.filtered_out += 1;
-                            }
-                        }
-                        Err(e) => {
-                            stats.malformed += 1;
-                            stats.first_error.get_or_insert(e);
-                        }
-                    },
-                    _ => {}
-                }
+            if let Some(outcome) = read_dump_datagram(&self.buf[..n], seq, zone, &mut interrupted, stats, f)? {
+                return Ok(outcome);
             }
         }
     }
@@ -230,6 +198,54 @@ impl Conntrack {
         }
         Ok(created)
     }
+}
+
+/// Hands the entries of one datagram of the dump `seq` to `f`; the outcome once the dump's
+/// NLMSG_DONE is read.
+pub(super) fn read_dump_datagram(
+    data: &[u8],
+    seq: u32,
+    zone: Option<u16>,
+    interrupted: &mut bool,
+    stats: &mut DumpStats,
+    f: &mut impl FnMut(&Connection),
+) -> Result<Option<Outcome>, ConntrackError> {
+    let mut at = 0;
+    while at < data.len() {
+        let hdr = NlMsgHdr::read(data, at)?;
+        let msg = &data[at..at + hdr.len as usize];
+        at += align4(hdr.len as usize).min(data.len() - at);
+        // Answers to an earlier, abandoned request are not ours to read.
+        if hdr.seq != seq {
+            continue;
+        }
+        *interrupted |= hdr.flags & NLM_F_DUMP_INTR != 0;
+        match hdr.kind {
+            NLMSG_DONE => {
+                error_code(msg, "dump")?;
+                return Ok(Some(if *interrupted { Outcome::Interrupted } else { Outcome::Done }));
+            }
+            NLMSG_ERROR => error_code(msg, "dump")?,
+            NLMSG_OVERRUN => return Err(ConntrackError::Overflow),
+            k if k == ct_type(IPCTNL_MSG_CT_NEW) => match Connection::parse(msg) {
+                Ok(c) => {
+                    stats.entries += 1;
+                    if zone.is_none_or(|z| c.zone_id() == z) {
+                        stats.delivered += 1;
+                        f(&c);
+                    } else {
+                        stats.filtered_out += 1;
+                    }
+                }
+                Err(e) => {
+                    stats.malformed += 1;
+                    stats.first_error.get_or_insert(e);
+                }
+            },
+            _ => {}
+        }
+    }
+    Ok(None)
 }
 
 fn write_entry(w: &mut Writer, c: &Connection) {

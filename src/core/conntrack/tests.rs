@@ -6,7 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use proptest::prelude::*;
 
 use super::connection::*;
-use super::wire::{Attrs, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_NEW, Writer};
+use super::socket::{Outcome, read_dump_datagram};
+use super::wire::{self, Attrs, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_NEW, Writer};
 use super::*;
 
 /// Encodes everything the parser reads, as the kernel would send it (64-bit counters unless
@@ -54,6 +55,81 @@ fn encode(c: &Connection, legacy_counters: bool) -> Vec<u8> {
     }
     w.finish();
     w.as_bytes().to_vec()
+}
+
+/// A control message (NLMSG_DONE or NLMSG_ERROR) carrying `code`.
+fn control(kind: u16, seq: u32, code: i32) -> Vec<u8> {
+    let mut m = Vec::new();
+    m.extend_from_slice(&20u32.to_ne_bytes());
+    m.extend_from_slice(&kind.to_ne_bytes());
+    m.extend_from_slice(&2u16.to_ne_bytes());
+    m.extend_from_slice(&seq.to_ne_bytes());
+    m.extend_from_slice(&0u32.to_ne_bytes());
+    m.extend_from_slice(&code.to_ne_bytes());
+    m
+}
+
+fn with_seq_and_flags(mut msg: Vec<u8>, seq: u32, flags: u16) -> Vec<u8> {
+    msg[6..8].copy_from_slice(&flags.to_ne_bytes());
+    msg[8..12].copy_from_slice(&seq.to_ne_bytes());
+    msg
+}
+
+fn read_all(
+    datagram: &[u8],
+    zone: Option<u16>,
+) -> (Result<Option<Outcome>, ConntrackError>, DumpStats, Vec<Connection>) {
+    let (mut stats, mut seen, mut interrupted) = (DumpStats::default(), Vec::new(), false);
+    let r = read_dump_datagram(datagram, 5, zone, &mut interrupted, &mut stats, &mut |c| seen.push(*c));
+    (r, stats, seen)
+}
+
+#[test]
+fn a_dump_datagram_filters_zones_skips_bad_entries_and_other_requests() {
+    let zone7 = Connection { zone: 7, ..tcp_v4() };
+    let zone0 = Connection { zone: 0, id: 1, ..tcp_v4() };
+    let mut bad = encode(&zone0, false);
+    // CTA_TUPLE_ORIG's length, past the end of the message.
+    bad[20..22].copy_from_slice(&2000u16.to_ne_bytes());
+    let datagram = [
+        with_seq_and_flags(encode(&zone7, false), 5, 2),
+        with_seq_and_flags(encode(&zone0, false), 5, 2),
+        // Left over from an earlier request.
+        with_seq_and_flags(encode(&zone0, false), 4, 2),
+        with_seq_and_flags(bad, 5, 2),
+        control(wire::NLMSG_DONE, 5, 0),
+    ]
+    .concat();
+    let (r, stats, seen) = read_all(&datagram, Some(0));
+    assert_eq!(r.unwrap(), Some(Outcome::Done));
+    assert_eq!(seen, [zone0]);
+    assert_eq!((stats.entries, stats.delivered, stats.filtered_out, stats.malformed), (2, 1, 1, 1));
+    assert_eq!(stats.first_error.unwrap().offset, 20);
+
+    let (_, _, all) = read_all(&datagram, None);
+    assert_eq!(all, [zone7, zone0]);
+}
+
+#[test]
+fn a_dump_datagram_reports_interruption_errors_and_overflow() {
+    let entry = with_seq_and_flags(encode(&tcp_v4(), false), 5, 2 | 0x10);
+    let done = control(wire::NLMSG_DONE, 5, 0);
+    let (r, _, seen) = read_all(&[entry.clone(), done].concat(), None);
+    assert_eq!((r.unwrap(), seen.len()), (Some(Outcome::Interrupted), 1));
+    // Not done yet: more datagrams to read.
+    assert_eq!(read_all(&entry, None).0.unwrap(), None);
+
+    let eperm = read_all(&control(wire::NLMSG_ERROR, 5, -1), None).0.unwrap_err();
+    assert!(matches!(eperm, ConntrackError::Kernel { .. }), "{eperm}");
+    let enobufs = read_all(&control(wire::NLMSG_ERROR, 5, -105), None).0.unwrap_err();
+    assert!(matches!(enobufs, ConntrackError::Overflow), "{enobufs}");
+    // An ack, or an error for another request, is not an error of this dump.
+    assert_eq!(
+        read_all(&[control(wire::NLMSG_ERROR, 5, 0), control(wire::NLMSG_ERROR, 4, -1)].concat(), None).0.unwrap(),
+        None
+    );
+    // Framing that runs past the datagram cannot be read on.
+    assert!(matches!(read_all(&entry[..30], None).0, Err(ConntrackError::Parse(_))));
 }
 
 fn tcp_v4() -> Connection {
