@@ -88,7 +88,7 @@ fn main() {
         // Tells a test the subscription is in place before it makes traffic.
         eprintln!("{}", json!({ "subscribed": true }));
         while started.elapsed() < Duration::from_secs(secs) {
-            match sock.next().unwrap_or_else(|e| fail(e)) {
+            match sock.recv().unwrap_or_else(|e| fail(e)) {
                 Some(Event::Conn(kind, c)) => {
                     let mut v = conn_json(&c);
                     v["event"] = format!("{kind:?}").to_lowercase().into();

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flowctl::core::conntrack::{Connection, Conntrack, DEFAULT_RCVBUF, Event, EventKind, EventSocket, Tuple};
@@ -73,7 +73,20 @@ impl Drop for Netns {
 
 /// Client namespace `a` (10.77.0.1, fd77::1) and server namespace `b` (10.77.0.2, fd77::2),
 /// with conntrack tracking in `b`, counters and timestamps on, and echo servers running there.
-fn topology(test: &str) -> (Netns, Netns) {
+struct Topology {
+    a: Netns,
+    b: Netns,
+    servers: Child,
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        let _ = self.servers.kill();
+        let _ = self.servers.wait();
+    }
+}
+
+fn topology(test: &str) -> Topology {
     let a = Netns::new(test, "a");
     let b = Netns::new(test, "b");
     a.sh(&format!("ip link add va type veth peer name vb netns {}", b.0));
@@ -93,7 +106,7 @@ fn topology(test: &str) -> (Netns, Netns) {
     let mut line = String::new();
     BufReader::new(servers.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line, "listening\n", "the echo servers did not start");
-    (a, b)
+    Topology { a, b, servers }
 }
 
 const ECHO_SERVERS: &str = r#"
@@ -186,7 +199,7 @@ fn ns_helper() {
             println!("READY");
             let until = Instant::now() + Duration::from_secs(arg.parse().unwrap());
             while Instant::now() < until {
-                match sock.next().unwrap() {
+                match sock.recv().unwrap() {
                     Some(Event::Conn(kind, c)) => println!("EV {}", conn_json(&c, Some(kind))),
                     Some(other) => panic!("{other:?}"),
                     None => {}
@@ -274,11 +287,12 @@ fn conntrack_dump_matches_the_conntrack_cli() {
     if !ready("conntrack_dump_matches_the_conntrack_cli") {
         return;
     }
-    let (a, b) = topology("dump");
-    traffic(&a);
+    let t = topology("dump");
+    let (a, b) = (&t.a, &t.b);
+    traffic(a);
     let cli: BTreeSet<String> =
         b.sh("conntrack -L -o extended 2>/dev/null").lines().map(theirs).filter(|e| test_traffic(e)).collect();
-    let (entries, stats) = dump_in(&b, "");
+    let (entries, stats) = dump_in(b, "");
     let got: BTreeSet<String> = entries.iter().map(ours).filter(|e| test_traffic(e)).collect();
     assert_eq!(got, cli, "\nours:   {got:#?}\ntheirs: {cli:#?}");
     assert_eq!(stats["malformed"], 0);
@@ -299,8 +313,9 @@ fn conntrack_zone_filter() {
     if !ready("conntrack_zone_filter") {
         return;
     }
-    let (a, b) = topology("zone");
-    traffic(&a);
+    let t = topology("zone");
+    let (a, b) = (&t.a, &t.b);
+    traffic(a);
     for port in [1, 2] {
         b.sh(&format!(
             "conntrack -I -w 7 -s 192.0.2.1 -d 192.0.2.2 -p udp --sport {port} --dport 53 -t 600 -u SEEN_REPLY 2>/dev/null"
@@ -309,18 +324,18 @@ fn conntrack_zone_filter() {
     let in_zone7: BTreeSet<String> = b.sh("conntrack -L -o extended -w 7 2>/dev/null").lines().map(theirs).collect();
     assert_eq!(in_zone7.len(), 2);
 
-    let (z7, stats7) = dump_in(&b, "7");
+    let (z7, stats7) = dump_in(b, "7");
     assert_eq!(z7.iter().map(ours).collect::<BTreeSet<_>>(), in_zone7);
     assert!(z7.iter().all(|e| e["zone"] == 7));
     assert_eq!(stats7["delivered"], 2);
 
     // Zone 0 is a zone like any other, not "all zones". Whether the kernel filtered (this one
     // does) or the entries were dropped here, the result is the same.
-    let (z0, stats0) = dump_in(&b, "0");
+    let (z0, stats0) = dump_in(b, "0");
     assert!(z0.iter().all(|e| e["zone"] == 0) && z0.iter().any(|e| ours(e).contains("sport=45001")));
     assert_eq!(stats0["delivered"].as_u64().unwrap() as usize, z0.len(), "{stats0}");
 
-    let (all, _) = dump_in(&b, "");
+    let (all, _) = dump_in(b, "");
     assert_eq!(all.len(), z0.len() + z7.len());
 }
 
@@ -329,7 +344,8 @@ fn conntrack_events_new_and_destroy_with_final_counters() {
     if !ready("conntrack_events_new_and_destroy_with_final_counters") {
         return;
     }
-    let (a, b) = topology("events");
+    let t = topology("events");
+    let (a, b) = (&t.a, &t.b);
     let mut helper = b.helper("events:4").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdout = BufReader::new(helper.stdout.take().unwrap());
     let mut line = String::new();
@@ -339,7 +355,7 @@ fn conntrack_events_new_and_destroy_with_final_counters() {
     }
     // A short TCP connection, opened and closed by the client; then its entry is deleted, as
     // its end of TIME_WAIT would, so the DESTROY event comes now.
-    python(&a, TCP_EXCHANGE);
+    python(a, TCP_EXCHANGE);
     let before = b.sh("conntrack -L -o extended -p tcp --sport 45001 2>/dev/null");
     let expected = theirs(before.lines().next().expect("the TCP entry"));
     b.sh("conntrack -D -p tcp --sport 45001 2>/dev/null");

@@ -292,7 +292,7 @@ impl EventKind {
     }
 }
 
-/// What [`EventSocket::next`] yields.
+/// What [`EventSocket::recv`] yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
     Conn(EventKind, Connection),
@@ -340,7 +340,7 @@ impl EventSocket {
         })
     }
 
-    /// How long [`EventSocket::next`] waits before it returns `Ok(None)`; `None` waits for ever.
+    /// How long [`EventSocket::recv`] waits before it returns `Ok(None)`; `None` waits for ever.
     /// A thread that must notice a shutdown request sets one.
     pub fn set_timeout(&self, timeout: Option<Duration>) -> Result<(), ConntrackError> {
         socket2::SockRef::from(&self.socket)
@@ -353,7 +353,7 @@ impl EventSocket {
     }
 
     /// The next event, blocking until one comes; `Ok(None)` when the timeout passed first.
-    pub fn next(&mut self) -> Result<Option<Event>, ConntrackError> {
+    pub fn recv(&mut self) -> Result<Option<Event>, ConntrackError> {
         loop {
             while self.pos < self.len {
                 let data = &self.buf[..self.len];
