@@ -9,6 +9,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -177,7 +178,8 @@ fn traffic(a: &Netns) {
 
 /// What runs inside a namespace when `FLOWCTL_CT_HELPER` is set (otherwise nothing):
 /// `dump:Z,Z` prints `CT <json>` per entry of those zones (all when none) and `STATS <json>`;
-/// `events:SECONDS` prints `READY` once subscribed, then `EV <json>` per event.
+/// `events:SECONDS` prints `READY` once subscribed, then `EV <json>` per event;
+/// `overflow:N` creates N entries while its event socket is not read and prints `OVERFLOW <json>`.
 #[test]
 fn ns_helper() {
     let Ok(mode) = std::env::var(HELPER_ENV) else { return };
@@ -206,7 +208,40 @@ fn ns_helper() {
                 }
             }
         }
+        "overflow" => {
+            // A receive buffer far too small for the NEW events of the entries created, unread.
+            let mut sock = EventSocket::subscribe(&[EventKind::New], 4096).unwrap();
+            sock.set_timeout(Some(Duration::from_millis(500))).unwrap();
+            let entries: Vec<Connection> = (0..arg.parse().unwrap()).map(udp_entry).collect();
+            Conntrack::open(DEFAULT_RCVBUF).unwrap().create(&entries).unwrap();
+            let (mut before, mut after) = (0, 0);
+            while let Some(event) = sock.recv().unwrap() {
+                match event {
+                    Event::Overflow => {}
+                    _ if sock.stats().overflows == 0 => before += 1,
+                    _ => after += 1,
+                }
+            }
+            let s = sock.stats();
+            println!(
+                "OVERFLOW {}",
+                json!({"overflows": s.overflows, "events": s.events, "before": before, "after": after})
+            );
+        }
         _ => panic!("{mode}"),
+    }
+}
+
+/// The i-th of a set of distinct UDP entries.
+fn udp_entry(i: u32) -> Connection {
+    let client = IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | i));
+    let server = IpAddr::V4(Ipv4Addr::new(172, 16, 0, 1));
+    Connection {
+        family: 2,
+        orig: Tuple { src: client, dst: server, proto: 17, src_port: 1024, dst_port: 53, ..Tuple::default() },
+        reply: Tuple { src: server, dst: client, proto: 17, src_port: 53, dst_port: 1024, ..Tuple::default() },
+        timeout: 600,
+        ..Connection::default()
     }
 }
 
@@ -374,4 +409,25 @@ fn conntrack_events_new_and_destroy_with_final_counters() {
     assert_eq!(without_state(&ours(destroy)), without_state(&expected));
     assert!(destroy["orig_counters"][0].as_u64() >= Some(5), "{destroy}");
     assert!(destroy["stop_ns"].as_u64() >= destroy["start_ns"].as_u64() && destroy["start_ns"].as_u64() > Some(0));
+}
+
+#[test]
+fn conntrack_event_overflow_is_reported_and_counted() {
+    if !ready("conntrack_event_overflow_is_reported_and_counted") {
+        return;
+    }
+    let ns = Netns::new("overflow", "a");
+    ns.sh("nft add table inet fctl && \
+           nft add chain inet fctl out '{ type filter hook output priority 0; }' && \
+           nft add rule inet fctl out ct state new counter");
+    let out = ns.helper("overflow:2000").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let report = tagged(&stdout, "OVERFLOW ").pop().expect("the helper's report");
+    assert_eq!(report["overflows"], 1, "{report}");
+    // Events were lost, and the socket still works: those that fitted in its buffer are read.
+    assert!(report["events"].as_u64() < Some(2000), "{report}");
+    assert!(report["events"].as_u64() > Some(0), "{report}");
+    // Every entry was made: the table was never in doubt, only the event stream.
+    assert!(ns.sh("conntrack -C").trim() == "2000");
 }
