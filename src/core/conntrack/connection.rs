@@ -168,7 +168,9 @@ pub struct Connection {
     /// CTA_ZONE: the zone for both directions (0 when absent); see [`Connection::zone_id`].
     pub zone: u16,
     pub mark: u32,
-    /// CTA_LABELS: the 128-bit label bitmap as the kernel sends it.
+    /// CTA_LABELS: the 128-bit label bitmap as the kernel sends it, its memory as is: host-order
+    /// 64-bit words, label N being bit N % 64 of word N / 64 (Antrea byte-swaps on little-endian
+    /// hosts before reading rule ids from it).
     pub labels: [u8; 16],
     /// Set for TCP entries only.
     pub tcp_state: Option<TcpState>,

@@ -96,7 +96,8 @@ impl Conntrack {
     ///
     /// A dump the kernel flags as interrupted, or that overflows the socket, is started again
     /// (counted in the stats): `f` then sees entries it has already seen, so a caller that
-    /// keys entries by [`Connection::id`] or tuple is unaffected.
+    /// keys entries by [`Connection::id`] or tuple is unaffected. A zone given twice is dumped
+    /// twice.
     pub fn dump(&mut self, zones: &[u16], mut f: impl FnMut(&Connection)) -> Result<DumpStats, ConntrackError> {
         let mut stats = DumpStats::default();
         if zones.is_empty() {
@@ -150,8 +151,9 @@ impl Conntrack {
         send(&self.socket, self.req.as_bytes())?;
         let mut interrupted = false;
         loop {
+            // Only a read timeout gives `None`, and this socket has none.
             let n = recv(&self.socket, &mut self.buf)?
-                .ok_or(ConntrackError::Io { op: "receive a dump", source: io::ErrorKind::WouldBlock.into() })?;
+                .ok_or_else(|| ConntrackError::Io { op: "receive a dump", source: io::ErrorKind::TimedOut.into() })?;
             if let Some(outcome) = read_dump_datagram(&self.buf[..n], seq, zone, &mut interrupted, stats, f)? {
                 return Ok(outcome);
             }
@@ -181,7 +183,7 @@ impl Conntrack {
             let mut acked = 0;
             while acked < batch.len() {
                 let n = recv(&self.socket, &mut self.buf)?
-                    .ok_or(ConntrackError::Io { op: "receive acks", source: io::ErrorKind::WouldBlock.into() })?;
+                    .ok_or_else(|| ConntrackError::Io { op: "receive acks", source: io::ErrorKind::TimedOut.into() })?;
                 let data = &self.buf[..n];
                 let mut at = 0;
                 while at < data.len() {
