@@ -13,7 +13,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use flowctl::core::conntrack::{Connection, Conntrack, DEFAULT_RCVBUF, Event, EventKind, EventSocket, Tuple};
+use flowctl::core::conntrack::{
+    Connection, Conntrack, DEFAULT_RCVBUF, Event, EventKind, EventSocket, Status, TcpState, Tuple,
+};
 use serde_json::{Value, json};
 
 const HELPER_ENV: &str = "FLOWCTL_CT_HELPER";
@@ -179,7 +181,8 @@ fn traffic(a: &Netns) {
 /// What runs inside a namespace when `FLOWCTL_CT_HELPER` is set (otherwise nothing):
 /// `dump:Z,Z` prints `CT <json>` per entry of those zones (all when none) and `STATS <json>`;
 /// `events:SECONDS` prints `READY` once subscribed, then `EV <json>` per event;
-/// `overflow:N` creates N entries while its event socket is not read and prints `OVERFLOW <json>`.
+/// `overflow:N` creates N entries while its event socket is not read and prints `OVERFLOW <json>`;
+/// `roundtrip:` creates [`created_entries`], finds them in a dump and prints `ROUNDTRIP ok`.
 #[test]
 fn ns_helper() {
     let Ok(mode) = std::env::var(HELPER_ENV) else { return };
@@ -228,6 +231,20 @@ fn ns_helper() {
                 json!({"overflows": s.overflows, "events": s.events, "before": before, "after": after})
             );
         }
+        "roundtrip" => {
+            let made = created_entries();
+            let mut ct = Conntrack::open(DEFAULT_RCVBUF).unwrap();
+            assert_eq!(ct.create(&made).unwrap(), made.len());
+            let mut dumped = Vec::new();
+            ct.dump(&[], |c| dumped.push(*c)).unwrap();
+            for c in &made {
+                let d = dumped.iter().find(|d| d.orig == c.orig).unwrap_or_else(|| panic!("{c:?} not dumped"));
+                assert_eq!((d.reply, d.mark, d.zone, d.tcp_state), (c.reply, c.mark, c.zone, c.tcp_state));
+                assert!(d.timeout > 0 && d.timeout <= c.timeout, "{d:?}");
+                assert!(d.status.contains(Status::CONFIRMED | Status::SEEN_REPLY), "{d:?}");
+            }
+            println!("ROUNDTRIP ok");
+        }
         _ => panic!("{mode}"),
     }
 }
@@ -243,6 +260,23 @@ fn udp_entry(i: u32) -> Connection {
         timeout: 600,
         ..Connection::default()
     }
+}
+
+/// Entries with something of everything [`Conntrack::create`] writes: a zone and a mark, a
+/// TCP state over IPv6, an ICMP echo.
+fn created_entries() -> Vec<Connection> {
+    let (a4, b4) = (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2)));
+    let (a6, b6): (IpAddr, IpAddr) = ("2001:db8::1".parse().unwrap(), "2001:db8::2".parse().unwrap());
+    let udp = Tuple { src: a4, dst: b4, proto: 17, src_port: 5000, dst_port: 53, ..Tuple::default() };
+    let tcp = Tuple { src: a6, dst: b6, proto: 6, src_port: 40000, dst_port: 443, ..Tuple::default() };
+    let icmp = Tuple { src: a4, dst: b4, proto: 1, icmp_id: 77, icmp_type: 8, ..Tuple::default() };
+    let reverse = |t: Tuple| Tuple { src: t.dst, dst: t.src, src_port: t.dst_port, dst_port: t.src_port, ..t };
+    let base = Connection { timeout: 300, status: Status(Status::SEEN_REPLY), ..Connection::default() };
+    vec![
+        Connection { family: 2, orig: udp, reply: reverse(udp), zone: 9, mark: 0x42, ..base },
+        Connection { family: 10, orig: tcp, reply: reverse(tcp), tcp_state: Some(TcpState::ESTABLISHED), ..base },
+        Connection { family: 2, orig: icmp, reply: Tuple { icmp_type: 0, ..reverse(icmp) }, ..base },
+    ]
 }
 
 fn tuple_json(t: &Tuple) -> Value {
@@ -430,4 +464,28 @@ fn conntrack_event_overflow_is_reported_and_counted() {
     assert!(report["events"].as_u64() > Some(0), "{report}");
     // Every entry was made: the table was never in doubt, only the event stream.
     assert!(ns.sh("conntrack -C").trim() == "2000");
+}
+
+#[test]
+fn conntrack_created_entries_come_back_in_dumps_and_the_cli() {
+    if !ready("conntrack_created_entries_come_back_in_dumps_and_the_cli") {
+        return;
+    }
+    let ns = Netns::new("create", "a");
+    ns.sh("nft add table inet fctl && \
+           nft add chain inet fctl out '{ type filter hook output priority 0; }' && \
+           nft add rule inet fctl out ct state new counter");
+    let out = ns.helper("roundtrip:").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("ROUNDTRIP ok"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cli = ns.sh("conntrack -L -o extended 2>/dev/null");
+    let line = |needle: &str| cli.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}: {cli}"));
+    let udp = line("sport=5000");
+    assert!(udp.contains("mark=66") && udp.contains("zone=9"), "{udp}");
+    assert!(line("sport=40000").contains(" ESTABLISHED src=2001:db8::1 dst=2001:db8::2 "));
+    assert!(line("id=77").contains("type=8 code=0 id=77"));
 }
