@@ -5,6 +5,7 @@ pub mod capture;
 pub mod collect;
 pub mod collector;
 pub mod config;
+pub mod conntrack;
 pub mod decode;
 pub mod exporter;
 pub mod flow;

@@ -3,6 +3,7 @@
 mod cli;
 mod codec;
 mod collect;
+mod conntrack;
 mod decode;
 mod export;
 mod fakeapi;
