@@ -1,5 +1,6 @@
 //! Everything that does work. Nothing in here knows about clap or which command runs it.
 
+pub mod agent;
 pub mod aggregator;
 pub mod capture;
 pub mod collect;

@@ -1,0 +1,3 @@
+//! The Flow Exporter (Antrea agent): Linux conntrack → connection store → IPFIX records.
+
+pub mod store;
