@@ -10,6 +10,7 @@ pub mod conntrack;
 pub mod decode;
 pub mod exporter;
 pub mod flow;
+pub mod inventory;
 pub mod ipfix;
 pub mod k8s;
 pub mod metrics;

@@ -1,5 +1,6 @@
 //! `flowctl run`: the long-running services of the pipeline.
 
+pub mod agent;
 pub mod aggregator;
 
 use clap::{Args, Subcommand};
@@ -15,11 +16,13 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Service {
+    Agent(agent::AgentArgs),
     Aggregator(aggregator::AggregatorArgs),
 }
 
 pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match args.service {
+        Service::Agent(a) => agent::run(a, global),
         Service::Aggregator(a) => aggregator::run(a, global),
     }
 }

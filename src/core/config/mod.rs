@@ -2,6 +2,7 @@
 //! ConfigMap can be handed to flowctl as it is. Precedence, applied by the commands: command-line
 //! flags over the file over the defaults.
 
+pub mod agent;
 pub mod aggregator;
 
 use std::time::Duration;

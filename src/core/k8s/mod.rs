@@ -65,6 +65,23 @@ pub async fn client(source: &KubeSource) -> anyhow::Result<Option<kube::Client>>
     Ok(Some(client))
 }
 
+/// The ClusterIP of Service `namespace/name`: where the agent exports when flowCollectorAddr
+/// names a Service.
+pub async fn service_cluster_ip(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+) -> anyhow::Result<std::net::IpAddr> {
+    use k8s_openapi::api::core::v1::Service;
+    let api: kube::Api<Service> = kube::Api::namespaced(client.clone(), namespace);
+    let svc = tokio::time::timeout(std::time::Duration::from_secs(30), api.get(name))
+        .await
+        .with_context(|| format!("timed out reading Service {namespace}/{name}"))?
+        .with_context(|| format!("reading Service {namespace}/{name}"))?;
+    let ip = svc.spec.and_then(|s| s.cluster_ip).unwrap_or_default();
+    ip.parse().with_context(|| format!("Service {namespace}/{name} has no ClusterIP ({ip:?})"))
+}
+
 /// The cluster's UUID as Antrea keeps it: key `uuid` of ConfigMap
 /// kube-system/antrea-cluster-identity (the aggregator's default clusterId and, through FNV-1,
 /// its observation domain).

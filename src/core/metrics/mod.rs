@@ -51,6 +51,17 @@ pub fn render_with(board: &Board, more: impl FnOnce(&mut Registry)) -> String {
     text
 }
 
+/// The metrics `more` registers (under `flowctl_`), as OpenMetrics text: for services that
+/// have no collecting process.
+pub fn render_only(more: impl FnOnce(&mut Registry)) -> String {
+    let mut top = Registry::with_prefix("flowctl");
+    more(&mut top);
+    let mut text = String::new();
+    // Writing to a String cannot fail.
+    let _ = encode(&mut text, &top);
+    text
+}
+
 /// Registers a counter with this value.
 pub fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
     let counter = Counter::<u64>::default();
