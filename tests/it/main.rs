@@ -1,5 +1,6 @@
 //! Integration tests: one test binary (one link step on a 2-core machine), one module per area.
 
+mod agent;
 mod cli;
 mod codec;
 mod collect;

@@ -391,7 +391,7 @@ impl ConnectionStore {
             }
         }
         let destroyed = source == Source::Destroy;
-        if destroyed || is_dying(conn) {
+        if destroyed || ends(conn, source) {
             let due_now = match &mut e.state {
                 State::Dying { destroyed: d } => {
                     // A connection waiting for its DESTROY event has it now.
@@ -517,7 +517,7 @@ impl ConnectionStore {
             return None;
         };
         let destroyed = source == Source::Destroy;
-        let state = if destroyed || is_dying(conn) { State::Dying { destroyed } } else { State::Live };
+        let state = if destroyed || ends(conn, source) { State::Dying { destroyed } } else { State::Live };
         let mut entry = Entry {
             key,
             conn: *conn,
@@ -589,6 +589,18 @@ fn merge(held: &mut Connection, new: &Connection) -> bool {
     held.mark = new.mark;
     held.labels = new.labels;
     orig || reply || state
+}
+
+/// Whether this reading says the connection has ended. Only dumps and DESTROY events carry
+/// counters (the kernel leaves them out of NEW and UPDATE events), so an UPDATE to TIME_WAIT
+/// waits for the next dump, which reads the final counters, rather than ending the connection
+/// with those of the dump before.
+fn ends(c: &Connection, source: Source) -> bool {
+    match source {
+        Source::Destroy => true,
+        Source::Dump => is_dying(c),
+        Source::New | Source::Update => false,
+    }
 }
 
 /// Antrea's dying test: TCP in TIME_WAIT or CLOSE, or another protocol's entry being destroyed.
@@ -789,6 +801,20 @@ mod tests {
         dump(&mut s, 23_000, &[]);
         assert!(s.is_empty());
         assert_eq!(s.stats().ended, 1);
+    }
+
+    #[test]
+    fn an_update_event_to_time_wait_waits_for_the_dump_that_has_the_final_counters() {
+        let mut s = store();
+        dump(&mut s, 0, &[established(7, 10)]);
+        let mut event = tcp(7, "10.0.1.2", "10.0.1.3", 0, TcpState::TIME_WAIT);
+        event.orig_counters = Counters::default();
+        event.reply_counters = Counters::default();
+        s.observe(&event, Source::Update, 500, 0, &PODS);
+        assert!(expire(&mut s, 500).is_empty(), "an UPDATE event carries no counters");
+        dump(&mut s, 1_000, &[tcp(7, "10.0.1.2", "10.0.1.3", 14, TcpState::TIME_WAIT)]);
+        let ended = expire(&mut s, 1_000);
+        assert_eq!((ended[0].end_reason, ended[0].packet_total), (END_OF_FLOW, 14));
     }
 
     #[test]
