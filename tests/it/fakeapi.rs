@@ -1,8 +1,8 @@
 //! A fake Kubernetes API server for tests: real HTTP on 127.0.0.1 speaking the list/watch
-//! protocol that kube-rs's watcher (and client-go's informers) use for Pods, so code under test
-//! goes through its real client, kubeconfig and HTTP stack.
+//! protocol that kube-rs's watcher (and client-go's informers) use, for Pods, Services and
+//! Nodes, so code under test goes through its real client, kubeconfig and HTTP stack.
 //!
-//! What it serves, as the real API server does:
+//! What it serves for each kind (`pods`, `services`, `nodes`), as the real API server does:
 //! - `GET /api/v1/pods`: a `PodList` with `metadata.resourceVersion`; with `limit`, pages joined
 //!   by `continue` tokens, all pages from one snapshot.
 //! - `GET /api/v1/pods?watch=true&resourceVersion=N`: newline-delimited `WatchEvent`s (`ADDED`,
@@ -10,12 +10,19 @@
 //!   (with `allowWatchBookmarks=true`); the stream ends after `timeoutSeconds`; a watch from a
 //!   version older than the compacted history gets an `ERROR` event with 410 Gone, so the
 //!   client must list again.
+//! - `fieldSelector=path=value[,path=value]` on both: only objects whose field (a JSON path such
+//!   as `spec.nodeName`; missing reads as empty) has that value. A watch filters each event by
+//!   the object it carries, so an object that stops matching is simply no longer sent, where the
+//!   real server would send a `DELETED`.
+//!
+//! All kinds share one resourceVersion sequence, as etcd's revision is shared.
 //!
 //! [`FakeApiServer::start_tls`] serves the same over mutual TLS (a CA, a server certificate for
 //! 127.0.0.1 and a client certificate, as kubeadm or kind kubeconfigs have).
 //!
-//! Tests change Pods with [`FakeApiServer::apply`] and [`FakeApiServer::delete`] while watches
-//! are open. The server runs on its own thread and runtime, so sync tests (which run the
+//! Tests change Pods with [`FakeApiServer::apply`] and [`FakeApiServer::delete`] (Services and
+//! Nodes with `apply_service`, `delete_service`, `apply_node`, `delete_node`) while watches are
+//! open. The server runs on its own thread and runtime, so sync tests (which run the
 //! flowctl binary against [`FakeApiServer::write_kubeconfig`]) can use it as well as async ones.
 
 use std::collections::{BTreeMap, HashMap};
@@ -60,16 +67,10 @@ pub struct FakePod {
 impl FakePod {
     /// A running Pod on `node-1`, created now, with a fresh UID, no IP and no labels.
     pub fn new(namespace: &str, name: &str) -> Self {
-        static NEXT_UID: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT_UID.fetch_add(1, Ordering::Relaxed);
-        let mut uid = [0u8; 16];
-        uid[6] = 0x40;
-        uid[8] = 0x80;
-        uid[10..].copy_from_slice(&n.to_be_bytes()[2..]);
         FakePod {
             namespace: namespace.into(),
             name: name.into(),
-            uid,
+            uid: fresh_uid(),
             node: "node-1".into(),
             ips: Vec::new(),
             labels: Vec::new(),
@@ -109,12 +110,6 @@ impl FakePod {
         self
     }
 
-    /// `metadata.uid` as the API server writes it.
-    pub fn uid_string(&self) -> String {
-        let h: String = self.uid.iter().map(|b| format!("{b:02x}")).collect();
-        format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
-    }
-
     fn to_json(&self, resource_version: u64) -> Value {
         let created = rfc3339(self.created);
         let labels: serde_json::Map<String, Value> =
@@ -122,7 +117,7 @@ impl FakePod {
         let mut metadata = json!({
             "name": self.name,
             "namespace": self.namespace,
-            "uid": self.uid_string(),
+            "uid": uid_string(&self.uid),
             "resourceVersion": resource_version.to_string(),
             "creationTimestamp": created,
             "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"apiVersion\":\"v1\"}"},
@@ -154,13 +149,229 @@ impl FakePod {
     }
 }
 
+/// A Service as a test describes it; [`FakeApiServer::apply_service`] turns it into the JSON a
+/// real API server sends.
+#[derive(Clone, Debug)]
+pub struct FakeService {
+    pub namespace: String,
+    pub name: String,
+    /// `spec.clusterIPs`, the first also `spec.clusterIP`; `None` for a headless Service.
+    pub cluster_ips: Vec<String>,
+    /// Name (empty: unnamed, left out of the JSON as the API server does), port, protocol.
+    pub ports: Vec<(String, u16, String)>,
+    pub external_ips: Vec<String>,
+    /// `status.loadBalancer.ingress[].ip`; any makes the Service a LoadBalancer.
+    pub lb_ingress: Vec<String>,
+}
+
+impl FakeService {
+    /// A Service with no address and no port yet.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        FakeService {
+            namespace: namespace.into(),
+            name: name.into(),
+            cluster_ips: Vec::new(),
+            ports: Vec::new(),
+            external_ips: Vec::new(),
+            lb_ingress: Vec::new(),
+        }
+    }
+
+    pub fn cluster_ip(mut self, ip: &str) -> Self {
+        self.cluster_ips.push(ip.into());
+        self
+    }
+
+    pub fn port(mut self, name: &str, port: u16, protocol: &str) -> Self {
+        self.ports.push((name.into(), port, protocol.into()));
+        self
+    }
+
+    pub fn external_ip(mut self, ip: &str) -> Self {
+        self.external_ips.push(ip.into());
+        self
+    }
+
+    pub fn lb_ingress(mut self, ip: &str) -> Self {
+        self.lb_ingress.push(ip.into());
+        self
+    }
+
+    fn to_json(&self, resource_version: u64) -> Value {
+        let created = rfc3339(unix_now());
+        let ports: Vec<Value> = self
+            .ports
+            .iter()
+            .map(|(name, port, protocol)| {
+                let mut p = json!({"port": port, "protocol": protocol, "targetPort": port});
+                if !name.is_empty() {
+                    p["name"] = json!(name);
+                }
+                p
+            })
+            .collect();
+        let kind = if self.lb_ingress.is_empty() { "ClusterIP" } else { "LoadBalancer" };
+        let mut spec = json!({"type": kind, "ports": ports, "selector": {"app": self.name},
+            "sessionAffinity": "None", "internalTrafficPolicy": "Cluster"});
+        if let Some(first) = self.cluster_ips.first() {
+            spec["clusterIP"] = json!(first);
+            spec["clusterIPs"] = json!(self.cluster_ips);
+        }
+        if !self.external_ips.is_empty() {
+            spec["externalIPs"] = json!(self.external_ips);
+        }
+        let ingress: Vec<Value> = self.lb_ingress.iter().map(|ip| json!({"ip": ip, "ipMode": "VIP"})).collect();
+        json!({
+            "kind": "Service",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": self.name,
+                "namespace": self.namespace,
+                "uid": uid_string(&fresh_uid()),
+                "resourceVersion": resource_version.to_string(),
+                "creationTimestamp": created,
+                "managedFields": [{"manager": "kubectl", "operation": "Update", "apiVersion": "v1",
+                    "time": created, "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:ports": {}}}}],
+            },
+            "spec": spec,
+            "status": {"loadBalancer": if ingress.is_empty() { json!({}) } else { json!({"ingress": ingress}) }},
+        })
+    }
+}
+
+/// A Node as a test describes it; [`FakeApiServer::apply_node`] turns it into the JSON a real
+/// API server sends, status (conditions, images) included.
+#[derive(Clone, Debug)]
+pub struct FakeNode {
+    pub name: String,
+    pub uid: [u8; 16],
+    /// `spec.podCIDRs`, the first also `spec.podCIDR`.
+    pub pod_cidrs: Vec<String>,
+}
+
+impl FakeNode {
+    /// A Node with a fresh UID and no Pod CIDR.
+    pub fn new(name: &str) -> Self {
+        FakeNode { name: name.into(), uid: fresh_uid(), pod_cidrs: Vec::new() }
+    }
+
+    pub fn pod_cidr(mut self, cidr: &str) -> Self {
+        self.pod_cidrs.push(cidr.into());
+        self
+    }
+
+    fn to_json(&self, resource_version: u64) -> Value {
+        let now = rfc3339(unix_now());
+        let mut spec = json!({"providerID": format!("kind://docker/kind/{}", self.name)});
+        if let Some(first) = self.pod_cidrs.first() {
+            spec["podCIDR"] = json!(first);
+            spec["podCIDRs"] = json!(self.pod_cidrs);
+        }
+        json!({
+            "kind": "Node",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": self.name,
+                "uid": uid_string(&self.uid),
+                "resourceVersion": resource_version.to_string(),
+                "creationTimestamp": now,
+                "labels": {"kubernetes.io/hostname": self.name, "kubernetes.io/os": "linux"},
+                "annotations": {"node.alpha.kubernetes.io/ttl": "0"},
+            },
+            "spec": spec,
+            "status": {
+                "addresses": [{"type": "Hostname", "address": self.name}],
+                "conditions": [{"type": "Ready", "status": "True", "lastHeartbeatTime": now,
+                    "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
+                "images": [{"names": ["registry.k8s.io/pause:3.10"], "sizeBytes": 320_368}],
+                "nodeInfo": {"kubeletVersion": "v1.33.1", "architecture": "amd64"},
+            },
+        })
+    }
+}
+
+/// A UID unique in this test process, shaped like a version-4 UUID.
+fn fresh_uid() -> [u8; 16] {
+    static NEXT_UID: AtomicU64 = AtomicU64::new(1);
+    let n = NEXT_UID.fetch_add(1, Ordering::Relaxed);
+    let mut uid = [0u8; 16];
+    uid[6] = 0x40;
+    uid[8] = 0x80;
+    uid[10..].copy_from_slice(&n.to_be_bytes()[2..]);
+    uid
+}
+
+/// `metadata.uid` as the API server writes it.
+fn uid_string(uid: &[u8; 16]) -> String {
+    let h: String = uid.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// The kinds served.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    Pod,
+    Service,
+    Node,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Pod => "Pod",
+            Kind::Service => "Service",
+            Kind::Node => "Node",
+        }
+    }
+}
+
+/// One change, kept for watches that resume from before it.
+struct Change {
+    rv: u64,
+    kind: Kind,
+    event: &'static str,
+    object: Value,
+}
+
+/// `fieldSelector`: every (JSON path, value) pair must hold.
+#[derive(Clone, Debug, Default)]
+struct Selector(Vec<(Vec<String>, String)>);
+
+impl Selector {
+    /// `a.b=v,c==w`; `None` for what it does not support (`!=`, set-based forms).
+    fn parse(text: &str) -> Option<Selector> {
+        let mut terms = Vec::new();
+        for term in text.split(',').filter(|t| !t.is_empty()) {
+            if term.contains("!=") {
+                return None;
+            }
+            let (path, value) = term.split_once("==").or_else(|| term.split_once('='))?;
+            terms.push((path.split('.').map(str::to_string).collect(), value.to_string()));
+        }
+        Some(Selector(terms))
+    }
+
+    fn matches(&self, object: &Value) -> bool {
+        self.0.iter().all(|(path, want)| {
+            let found = path.iter().try_fold(object, |v, key| v.get(key));
+            let text = match found {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            };
+            text == *want
+        })
+    }
+}
+
 #[derive(Default)]
 struct Fake {
     /// The last resourceVersion handed out.
     rv: u64,
-    pods: BTreeMap<(String, String), Value>,
-    /// Change events after `compacted`, as sent (one JSON line each).
-    history: Vec<(u64, Bytes)>,
+    /// By kind, namespace (empty for Nodes) and name.
+    objects: BTreeMap<(Kind, String, String), Value>,
+    /// Changes after `compacted`.
+    history: Vec<Change>,
     compacted: u64,
     watches: Vec<Watch>,
     /// List snapshots being paged through, by continue-token id.
@@ -170,15 +381,39 @@ struct Fake {
 }
 
 impl Fake {
-    fn publish(&mut self, kind: &str, object: Value) {
-        let line = event_line(kind, &object);
-        self.history.push((self.rv, line.clone()));
-        self.watches.retain(|w| w.tx.unbounded_send(line.clone()).is_ok());
+    /// Creates the object (`ADDED`) or replaces the one with its kind, namespace and name
+    /// (`MODIFIED`); returns the new resourceVersion.
+    fn put(&mut self, kind: Kind, namespace: &str, name: &str, object: impl FnOnce(u64) -> Value) -> u64 {
+        self.rv += 1;
+        let object = object(self.rv);
+        let key = (kind, namespace.to_string(), name.to_string());
+        let event = if self.objects.insert(key, object.clone()).is_some() { "MODIFIED" } else { "ADDED" };
+        self.publish(kind, event, object);
+        self.rv
+    }
+
+    /// Removes the object and returns its last state, with a new resourceVersion and a
+    /// deletionTimestamp, as a `DELETED` event carries it.
+    fn remove(&mut self, kind: Kind, namespace: &str, name: &str) -> Option<Value> {
+        let mut object = self.objects.remove(&(kind, namespace.to_string(), name.to_string()))?;
+        self.rv += 1;
+        object["metadata"]["resourceVersion"] = json!(self.rv.to_string());
+        object["metadata"]["deletionTimestamp"] = json!(rfc3339(unix_now()));
+        Some(object)
+    }
+
+    fn publish(&mut self, kind: Kind, event: &'static str, object: Value) {
+        let line = event_line(event, &object);
+        self.watches
+            .retain(|w| w.kind != kind || !w.selector.matches(&object) || w.tx.unbounded_send(line.clone()).is_ok());
+        self.history.push(Change { rv: self.rv, kind, event, object });
     }
 }
 
 /// An open watch stream.
 struct Watch {
+    kind: Kind,
+    selector: Selector,
     tx: mpsc::UnboundedSender<Bytes>,
     /// Asked for with `allowWatchBookmarks=true`.
     bookmarks: bool,
@@ -264,7 +499,12 @@ impl FakeApiServer {
         listener.set_nonblocking(true).expect("non-blocking listener");
         let addr = listener.local_addr().expect("local address");
         let state = Shared::default();
-        let app = Router::new().route("/api/v1/pods", get(pods)).fallback(not_found).with_state(state.clone());
+        let app = Router::new()
+            .route("/api/v1/pods", get(|state, uri| resource(state, uri, Kind::Pod)))
+            .route("/api/v1/services", get(|state, uri| resource(state, uri, Kind::Service)))
+            .route("/api/v1/nodes", get(|state, uri| resource(state, uri, Kind::Node)))
+            .fallback(not_found)
+            .with_state(state.clone());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (config, files) = tls.unzip();
         let thread = std::thread::Builder::new()
@@ -319,20 +559,36 @@ impl FakeApiServer {
     /// Creates the Pod (`ADDED`) or replaces the one with its namespace and name (`MODIFIED`);
     /// returns the new resourceVersion.
     pub fn apply(&self, pod: &FakePod) -> u64 {
-        let mut s = self.lock();
-        s.rv += 1;
-        let object = pod.to_json(s.rv);
-        let key = (pod.namespace.clone(), pod.name.clone());
-        let kind = if s.pods.insert(key, object.clone()).is_some() { "MODIFIED" } else { "ADDED" };
-        s.publish(kind, object);
-        s.rv
+        self.lock().put(Kind::Pod, &pod.namespace, &pod.name, |rv| pod.to_json(rv))
     }
 
     /// Deletes the Pod (`DELETED`, with its last state and a deletionTimestamp); false if absent.
     pub fn delete(&self, namespace: &str, name: &str) -> bool {
+        self.delete_kind(Kind::Pod, namespace, name)
+    }
+
+    /// [`FakeApiServer::apply`] for a Service.
+    pub fn apply_service(&self, service: &FakeService) -> u64 {
+        self.lock().put(Kind::Service, &service.namespace, &service.name, |rv| service.to_json(rv))
+    }
+
+    pub fn delete_service(&self, namespace: &str, name: &str) -> bool {
+        self.delete_kind(Kind::Service, namespace, name)
+    }
+
+    /// [`FakeApiServer::apply`] for a Node.
+    pub fn apply_node(&self, node: &FakeNode) -> u64 {
+        self.lock().put(Kind::Node, "", &node.name, |rv| node.to_json(rv))
+    }
+
+    pub fn delete_node(&self, name: &str) -> bool {
+        self.delete_kind(Kind::Node, "", name)
+    }
+
+    fn delete_kind(&self, kind: Kind, namespace: &str, name: &str) -> bool {
         let mut s = self.lock();
-        let Some(object) = remove(&mut s, namespace, name) else { return false };
-        s.publish("DELETED", object);
+        let Some(object) = s.remove(kind, namespace, name) else { return false };
+        s.publish(kind, "DELETED", object);
         true
     }
 
@@ -341,22 +597,21 @@ impl FakeApiServer {
     /// from an older resourceVersion gets 410 Gone, so the client has to list again to notice.
     pub fn delete_while_watches_are_away(&self, namespace: &str, name: &str) -> bool {
         let mut s = self.lock();
-        let found = remove(&mut s, namespace, name).is_some();
+        let found = s.remove(Kind::Pod, namespace, name).is_some();
         s.compacted = s.rv;
         s.history.clear();
         s.watches.clear();
         found
     }
 
-    /// Sends a `BOOKMARK` with the current resourceVersion to every open watch.
+    /// Sends a `BOOKMARK` with the current resourceVersion to every open watch that asked for them.
     pub fn bookmark(&self) -> u64 {
         let mut s = self.lock();
-        let line = event_line(
-            "BOOKMARK",
-            &json!({"kind": "Pod", "apiVersion": "v1",
-            "metadata": {"resourceVersion": s.rv.to_string()}}),
-        );
-        s.watches.retain(|w| !w.bookmarks || w.tx.unbounded_send(line.clone()).is_ok());
+        let rv = s.rv.to_string();
+        s.watches.retain(|w| {
+            let object = json!({"kind": w.kind.name(), "apiVersion": "v1", "metadata": {"resourceVersion": rv}});
+            !w.bookmarks || w.tx.unbounded_send(event_line("BOOKMARK", &object)).is_ok()
+        });
         s.rv
     }
 
@@ -405,15 +660,7 @@ where
     }
 }
 
-fn remove(s: &mut Fake, namespace: &str, name: &str) -> Option<Value> {
-    let mut object = s.pods.remove(&(namespace.to_string(), name.to_string()))?;
-    s.rv += 1;
-    object["metadata"]["resourceVersion"] = json!(s.rv.to_string());
-    object["metadata"]["deletionTimestamp"] = json!(rfc3339(unix_now()));
-    Some(object)
-}
-
-async fn pods(State(state): State<Shared>, uri: Uri) -> Response {
+async fn resource(State(state): State<Shared>, uri: Uri, kind: Kind) -> Response {
     let query: HashMap<String, String> = uri
         .query()
         .unwrap_or("")
@@ -426,14 +673,17 @@ async fn pods(State(state): State<Shared>, uri: Uri) -> Response {
         .collect();
     let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
     s.requests.push(uri.path_and_query().map_or_else(|| uri.path().to_string(), |pq| pq.to_string()));
+    let Some(selector) = Selector::parse(query.get("fieldSelector").map_or("", String::as_str)) else {
+        return status(StatusCode::BAD_REQUEST, "BadRequest", "unsupported field selector");
+    };
     if matches!(query.get("watch").map(String::as_str), Some("true" | "1")) {
-        watch(&mut s, &query)
+        watch(&mut s, &query, kind, selector)
     } else {
-        list(&mut s, &query)
+        list(&mut s, &query, kind, &selector)
     }
 }
 
-fn list(s: &mut Fake, query: &HashMap<String, String>) -> Response {
+fn list(s: &mut Fake, query: &HashMap<String, String>, kind: Kind, selector: &Selector) -> Response {
     let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(0);
     let (id, rv, items, offset) = match query.get("continue") {
         Some(token) => {
@@ -448,7 +698,13 @@ fn list(s: &mut Fake, query: &HashMap<String, String>) -> Response {
         }
         None => {
             s.next_page += 1;
-            (s.next_page, s.rv, s.pods.values().cloned().collect::<Vec<_>>(), 0usize)
+            let items: Vec<Value> = s
+                .objects
+                .iter()
+                .filter(|((k, _, _), object)| *k == kind && selector.matches(object))
+                .map(|(_, object)| object.clone())
+                .collect();
+            (s.next_page, s.rv, items, 0usize)
         }
     };
     let end = if limit > 0 { (offset + limit).min(items.len()) } else { items.len() };
@@ -458,11 +714,12 @@ fn list(s: &mut Fake, query: &HashMap<String, String>) -> Response {
         metadata["continue"] = json!(format!("{id}:{end}"));
         s.pages.insert(id, (rv, items));
     }
-    let body = json!({"kind": "PodList", "apiVersion": "v1", "metadata": metadata, "items": page});
+    let list_kind = format!("{}List", kind.name());
+    let body = json!({"kind": list_kind, "apiVersion": "v1", "metadata": metadata, "items": page});
     ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-fn watch(s: &mut Fake, query: &HashMap<String, String>) -> Response {
+fn watch(s: &mut Fake, query: &HashMap<String, String>, kind: Kind, selector: Selector) -> Response {
     let from: u64 = query.get("resourceVersion").and_then(|v| v.parse().ok()).filter(|&v| v > 0).unwrap_or(s.rv);
     let timeout = query.get("timeoutSeconds").and_then(|t| t.parse().ok()).unwrap_or(1800);
     let bookmarks = query.get("allowWatchBookmarks").is_some_and(|b| b == "true");
@@ -472,10 +729,10 @@ fn watch(s: &mut Fake, query: &HashMap<String, String>) -> Response {
             "message": format!("too old resource version: {from} ({})", s.compacted), "reason": "Expired", "code": 410});
         let _ = tx.unbounded_send(event_line("ERROR", &gone));
     } else {
-        for (_, line) in s.history.iter().filter(|(rv, _)| *rv > from) {
-            let _ = tx.unbounded_send(line.clone());
+        for c in s.history.iter().filter(|c| c.rv > from && c.kind == kind && selector.matches(&c.object)) {
+            let _ = tx.unbounded_send(event_line(c.event, &c.object));
         }
-        s.watches.push(Watch { tx, bookmarks });
+        s.watches.push(Watch { kind, selector, tx, bookmarks });
     }
     let stream = rx.map(Ok::<Bytes, Infallible>).take_until(tokio::time::sleep(Duration::from_secs(timeout)));
     ([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response()

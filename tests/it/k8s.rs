@@ -1,12 +1,16 @@
 //! The Pod store fed by `watch_pods` through a kubeconfig from the fake API server: what
 //! kube-rs's watcher reads over real HTTP (list pages, watch, bookmarks, 410 and relist) ends
-//! up as the labels text and IP → Pod answers the aggregator puts in records.
+//! up as the labels text and IP → Pod answers the aggregator puts in records. Then the agent's
+//! side: one Node's Pods through a field selector, Service port names and Node Pod CIDRs.
 
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use flowctl::core::k8s::{self, KubeSource, PodInfo, PodStore};
+use flowctl::core::k8s::{self, KubeSource, NodeStore, PodInfo, PodStore, ServiceStore};
 
-use crate::fakeapi::{FakeApiServer, FakePod, unix_now};
+use crate::fakeapi::{FakeApiServer, FakeNode, FakePod, FakeService, unix_now};
 
 /// Polls `cond` until it holds; fails the test after 20 s.
 async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
@@ -17,31 +21,66 @@ async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// `watch_pods` running against `server` through a kubeconfig file, as `--kubeconfig` does.
-struct Watching {
-    store: PodStore,
+type Shutdown = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// A watch running against `server` through a kubeconfig file, as `--kubeconfig` does, until
+/// stopped.
+struct Running {
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     _dir: tempfile::TempDir,
 }
 
-impl Watching {
-    async fn start(server: &FakeApiServer) -> Self {
+impl Running {
+    async fn start<F, Fut>(server: &FakeApiServer, watch: F) -> Self
+    where
+        F: FnOnce(kube::Client, Shutdown) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = server.write_kubeconfig(dir.path());
         let client = k8s::client(&KubeSource::Kubeconfig(kubeconfig)).await.unwrap().expect("a client");
-        let store = PodStore::default();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(k8s::watch_pods(client, store.clone(), async {
-            let _ = stopped.await;
-        }));
-        Watching { store, stop, task, _dir: dir }
+        let task = tokio::spawn(watch(
+            client,
+            Box::pin(async {
+                let _ = stopped.await;
+            }),
+        ));
+        Running { stop, task, _dir: dir }
     }
 
     async fn stop(self) {
         let _ = self.stop.send(());
         let ended = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-        ended.expect("watch_pods stops on shutdown").unwrap().expect("watch_pods ends without error");
+        ended.expect("the watch stops on shutdown").unwrap().expect("the watch ends without error");
+    }
+}
+
+/// `watch_pods` (or `watch_pods_on` one Node) filling a [`PodStore`].
+struct Watching {
+    store: PodStore,
+    run: Running,
+}
+
+impl Watching {
+    async fn start(server: &FakeApiServer) -> Self {
+        let store = PodStore::default();
+        let watched = store.clone();
+        let run = Running::start(server, |client, shutdown| k8s::watch_pods(client, watched, shutdown)).await;
+        Watching { store, run }
+    }
+
+    async fn start_on(server: &FakeApiServer, node: &str) -> Self {
+        let store = PodStore::default();
+        let watched = store.clone();
+        let run =
+            Running::start(server, |client, shutdown| k8s::watch_pods_on(client, watched, Some(node), shutdown)).await;
+        Watching { store, run }
+    }
+
+    async fn stop(self) {
+        self.run.stop().await;
     }
 
     fn labels(&self, namespace: &str, name: &str) -> Option<String> {
@@ -163,4 +202,135 @@ async fn the_watch_works_over_mutual_tls() {
     server.apply(&FakePod::new("shop", "web-2").ip("10.30.0.2"));
     eventually("a Pod added is seen through the TLS watch", || w.name_at("10.30.0.2", unix_now()).is_some()).await;
     w.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_node_field_selector_keeps_only_this_nodes_pods() {
+    let server = FakeApiServer::start();
+    server.apply(&FakePod::new("shop", "web-1").node("node-a").ip("10.10.0.5"));
+    server.apply(&FakePod::new("shop", "api-0").node("node-b").ip("10.10.1.5"));
+    let w = Watching::start_on(&server, "node-a").await;
+    eventually("this Node's Pods are listed", || w.store.is_synced()).await;
+    assert_eq!(w.store.len(), 1);
+    assert_eq!(w.name_at("10.10.0.5", unix_now()).as_deref(), Some("web-1"));
+    assert_eq!(w.labels("shop", "api-0"), None, "a Pod on another Node is not listed");
+    assert_eq!(w.name_at("10.10.1.5", unix_now()), None);
+
+    // Watch events too: the other Node's Pod goes out first, so once this Node's Pod, sent after
+    // it on the same stream, is known, the other would have been seen.
+    eventually("the watch is open", || server.open_watches() == 1).await;
+    server.apply(&FakePod::new("shop", "api-1").node("node-b").ip("10.10.1.6"));
+    server.apply(&FakePod::new("shop", "web-2").node("node-a").ip("10.10.0.6"));
+    eventually("a Pod added on this Node is known", || w.labels("shop", "web-2").is_some()).await;
+    assert_eq!(w.labels("shop", "api-1"), None, "a Pod added on another Node is not watched");
+    assert_eq!(w.store.len(), 2);
+
+    let requests = server.requests();
+    let (watches, lists): (Vec<&String>, Vec<&String>) = requests.iter().partition(|r| r.contains("watch=true"));
+    assert!(!watches.is_empty() && !lists.is_empty(), "{requests:?}");
+    assert!(requests.iter().all(|r| r.contains("fieldSelector=spec.nodeName%3Dnode-a")), "{requests:?}");
+    w.stop().await;
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_port_names_follow_services_added_changed_and_deleted() {
+    const TCP: u8 = 6;
+    const UDP: u8 = 17;
+    const SCTP: u8 = 132;
+    let server = FakeApiServer::start();
+    let web = FakeService::new("shop", "web")
+        .cluster_ip("10.96.0.80")
+        .cluster_ip("fd00:96::80")
+        .external_ip("192.0.2.80")
+        .lb_ingress("203.0.113.80")
+        .port("http", 80, "TCP");
+    server.apply_service(&web);
+    server.apply_service(
+        &FakeService::new("kube-system", "kube-dns")
+            .cluster_ip("10.96.0.10")
+            .port("dns", 53, "UDP")
+            .port("dns-tcp", 53, "TCP"),
+    );
+    server.apply_service(&FakeService::new("kube-system", "metrics").cluster_ip("10.96.0.20").port("", 443, "TCP"));
+    server.apply_service(&FakeService::new("shop", "db").cluster_ip("None").port("pg", 5432, "TCP"));
+
+    let store = ServiceStore::default();
+    let watched = store.clone();
+    let run = Running::start(&server, |client, shutdown| k8s::watch_services(client, watched, shutdown)).await;
+    let name = |addr: &str, port: u16, proto: u8| store.port_name(ip(addr), port, proto).map(|n| n.to_string());
+    eventually("the Services are listed", || store.is_synced()).await;
+    assert_eq!(store.len(), 4);
+    for addr in ["10.96.0.80", "fd00:96::80", "192.0.2.80", "203.0.113.80"] {
+        assert_eq!(name(addr, 80, TCP).as_deref(), Some("shop/web:http"), "{addr}");
+    }
+    assert_eq!(name("10.96.0.10", 53, UDP).as_deref(), Some("kube-system/kube-dns:dns"));
+    assert_eq!(name("10.96.0.10", 53, TCP).as_deref(), Some("kube-system/kube-dns:dns-tcp"));
+    assert_eq!(name("10.96.0.20", 443, TCP).as_deref(), Some("kube-system/metrics:"), "an unnamed port");
+    assert_eq!(name("10.96.0.80", 80, UDP), None, "no UDP port 80");
+    assert_eq!(name("10.96.0.80", 443, TCP), None);
+
+    // Changed: the port is renamed and moved, the load balancer is gone.
+    eventually("the watch is open", || server.open_watches() == 1).await;
+    let changed =
+        FakeService::new("shop", "web").cluster_ip("10.96.0.80").external_ip("192.0.2.80").port("web", 8080, "TCP");
+    server.apply_service(&changed);
+    eventually("a changed Service has its new port", || {
+        name("10.96.0.80", 8080, TCP).as_deref() == Some("shop/web:web")
+    })
+    .await;
+    assert_eq!(name("192.0.2.80", 8080, TCP).as_deref(), Some("shop/web:web"));
+    for addr in ["10.96.0.80", "fd00:96::80", "192.0.2.80", "203.0.113.80"] {
+        assert_eq!(name(addr, 80, TCP), None, "{addr}: the old port is gone");
+    }
+    assert_eq!(name("203.0.113.80", 8080, TCP), None, "the old ingress IP is gone");
+
+    server.apply_service(&FakeService::new("tel", "sig").cluster_ip("10.96.0.30").port("m3ua", 2905, "SCTP"));
+    eventually("an added Service is known", || name("10.96.0.30", 2905, SCTP).is_some()).await;
+    assert_eq!(name("10.96.0.30", 2905, SCTP).as_deref(), Some("tel/sig:m3ua"));
+
+    assert!(server.delete_service("kube-system", "kube-dns"));
+    eventually("a deleted Service is gone", || name("10.96.0.10", 53, UDP).is_none()).await;
+    assert_eq!(name("10.96.0.10", 53, TCP), None);
+    assert_eq!(store.len(), 4);
+    assert_eq!(name("10.96.0.20", 443, TCP).as_deref(), Some("kube-system/metrics:"));
+    run.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_pod_cidrs_tell_pod_addresses_from_external_ones() {
+    let server = FakeApiServer::start();
+    let node1 = FakeNode::new("node-1").pod_cidr("10.244.1.0/24").pod_cidr("fd00:10:244:1::/64");
+    server.apply_node(&node1);
+    // An invalid CIDR is skipped; the Node's other one still counts.
+    server.apply_node(&FakeNode::new("node-2").pod_cidr("10.244.2.0/33").pod_cidr("10.244.20.0/24"));
+    server.apply_node(&FakeNode::new("control-plane"));
+
+    let store = NodeStore::default();
+    let watched = store.clone();
+    let run = Running::start(&server, |client, shutdown| k8s::watch_nodes(client, watched, shutdown)).await;
+    let pod = |addr: &str| store.is_pod_address(ip(addr));
+    eventually("the Nodes are listed", || store.is_synced()).await;
+    assert_eq!(store.len(), 3);
+    for addr in ["10.244.1.7", "fd00:10:244:1::7", "10.244.20.7"] {
+        assert!(pod(addr), "{addr} is a Pod address");
+    }
+    for addr in ["10.244.2.7", "10.244.3.7", "10.96.0.10", "8.8.8.8", "fd00:10:244:2::7"] {
+        assert!(!pod(addr), "{addr} is external");
+    }
+    assert_eq!(store.node_uid("node-1"), Some(node1.uid));
+    assert_eq!(store.node_uid("node-9"), None);
+
+    eventually("the watch is open", || server.open_watches() == 1).await;
+    server.apply_node(&FakeNode::new("node-3").pod_cidr("10.244.3.0/24"));
+    eventually("an added Node's CIDR holds Pod addresses", || pod("10.244.3.7")).await;
+    assert!(server.delete_node("node-1"));
+    eventually("a deleted Node's CIDR no longer does", || !pod("10.244.1.7")).await;
+    assert!(!pod("fd00:10:244:1::7"));
+    assert_eq!(store.node_uid("node-1"), None);
+    assert!(pod("10.244.3.7") && pod("10.244.20.7"));
+    run.stop().await;
 }

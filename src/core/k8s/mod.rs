@@ -1,14 +1,22 @@
-//! Kubernetes: where the API server is, and the Pod store the aggregator fills records from
-//! (Pod labels, and Pod name/namespace/Node for inter-Node records that lack them).
+//! Kubernetes: where the API server is, the Pod store the aggregator fills records from (Pod
+//! labels, and Pod name/namespace/Node for inter-Node records that lack them), and the Service
+//! and Node stores an agent fills its records from.
 //!
 //! - [`resolve_source`] and [`client`]: a kubeconfig file, the in-cluster service account, or no
 //!   Kubernetes at all (every lookup then answers "unknown", which records carry as `""`).
 //! - [`PodStore`]: lookups by namespace/name and by IP and time, cheap enough to call per record.
-//! - [`watch_pods`]: the list/watch that keeps a [`PodStore`] current.
+//! - [`watch_pods`]: the list/watch that keeps a [`PodStore`] current; [`watch_pods_on`] for
+//!   one Node's Pods, as an agent needs them.
+//! - [`ServiceStore`] and [`watch_services`]: Service port names by ClusterIP/external/LB IP,
+//!   port and protocol, for `destinationServicePortName`.
+//! - [`NodeStore`] and [`watch_nodes`]: Nodes' Pod CIDRs (Pod address or external, for
+//!   flowType) and UIDs.
 //!
 //! TLS to the API server goes through rustls with the ring provider, like the rest of flowctl.
 
 mod labels;
+mod nodes;
+mod services;
 mod store;
 mod watch;
 
@@ -18,8 +26,10 @@ use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 pub use labels::labels_json;
+pub use nodes::{NodeStore, watch_nodes};
+pub use services::{ServiceStore, watch_services};
 pub use store::{DELETED_POD_GRACE_SECS, PodInfo, PodStore};
-pub use watch::watch_pods;
+pub use watch::{watch_pods, watch_pods_on};
 
 /// Where to find the Kubernetes API server.
 #[derive(Clone, Debug, PartialEq, Eq)]

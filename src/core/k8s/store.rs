@@ -372,7 +372,7 @@ impl PodStore {
 }
 
 /// `metadata.uid` (a UUID, hyphens optional) as 16 bytes; all zero if it is not one.
-fn parse_uid(s: &str) -> [u8; 16] {
+pub(super) fn parse_uid(s: &str) -> [u8; 16] {
     let mut out = [0u8; 16];
     let mut nibbles = 0usize;
     for b in s.bytes().filter(|&b| b != b'-') {

@@ -1,12 +1,12 @@
 //! The Pod list/watch that keeps a [`PodStore`] current: kube-rs's watcher (list in pages,
 //! then watch from the list's resourceVersion with bookmarks, relist when the server says the
-//! version is too old) with its default backoff between failures.
+//! version is too old) with its default backoff between failures. The Service and Node watches
+//! run the same loop ([`follow`]) over their own slim types.
 //!
 //! Pods are read as [`SlimPod`], which deserializes only the fields the store keeps: a Pod's
 //! spec (containers, volumes, env) and its managedFields and annotations are skipped by the
 //! JSON parser instead of being built and dropped, which is most of a Pod's bytes.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::IpAddr;
@@ -19,12 +19,44 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::Api;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use tracing::{debug, info, warn};
 
 use super::store::{PodStore, PodUpdate};
 
-/// How often Pods past their grace period are forgotten.
+/// Makes a slim type a [`kube::Resource`] under the real type's kind, group, version and path,
+/// so the API server is asked for `$real` and serde keeps only what the slim type declares.
+macro_rules! slim_resource {
+    ($slim:ty, $real:ty, $scope:ty) => {
+        impl kube::Resource for $slim {
+            type DynamicType = ();
+            type Scope = $scope;
+
+            fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(<$real as k8s_openapi::Resource>::KIND)
+            }
+            fn group(_: &()) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(<$real as k8s_openapi::Resource>::GROUP)
+            }
+            fn version(_: &()) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(<$real as k8s_openapi::Resource>::VERSION)
+            }
+            fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+                std::borrow::Cow::Borrowed(<$real as k8s_openapi::Resource>::URL_PATH_SEGMENT)
+            }
+            fn meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+pub(super) use slim_resource;
+
+/// How often Pods past their grace period are forgotten; the other stores ignore the tick.
 const PURGE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Runs the Pod watch into `store` until `shutdown` resolves. Failures (API server unreachable,
@@ -36,23 +68,58 @@ pub async fn watch_pods(
     store: PodStore,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let events = watcher::watcher(Api::<SlimPod>::all(client), watcher::Config::default()).default_backoff();
+    watch_pods_on(client, store, None, shutdown).await
+}
+
+/// [`watch_pods`] for the Pods scheduled on `node` only (`spec.nodeName`, as a field selector the
+/// API server applies), as an agent does: every Node listing every Pod would cost the API server
+/// and each agent the whole cluster's Pods. `None` watches all Pods.
+///
+/// The selector is built before the future, so the future borrows nothing and can be spawned.
+pub fn watch_pods_on<S: Future<Output = ()>>(
+    client: kube::Client,
+    store: PodStore,
+    node: Option<&str>,
+    shutdown: S,
+) -> impl Future<Output = anyhow::Result<()>> + use<S> {
+    let mut config = watcher::Config::default();
+    if let Some(node) = node {
+        config = config.fields(&format!("spec.nodeName={node}"));
+    }
+    let ticked = store.clone();
+    follow::<SlimPod>(client, config, shutdown, move |event| apply(&store, event), move || ticked.purge(now_secs()))
+}
+
+/// The list/watch loop every store shares: `on_event` for each watcher event, `on_tick` every
+/// [`PURGE_INTERVAL`], until `shutdown` resolves.
+pub(super) async fn follow<K>(
+    client: kube::Client,
+    config: watcher::Config,
+    shutdown: impl Future<Output = ()>,
+    mut on_event: impl FnMut(Event<K>),
+    mut on_tick: impl FnMut(),
+) -> anyhow::Result<()>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let kind = K::kind(&()).into_owned();
+    let events = watcher::watcher(Api::<K>::all(client), config).default_backoff();
     let mut events = pin!(events);
     let mut shutdown = pin!(shutdown);
-    let mut purge = tokio::time::interval(PURGE_INTERVAL);
-    purge.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = &mut shutdown => return Ok(()),
-            _ = purge.tick() => store.purge(now_secs()),
+            _ = tick.tick() => on_tick(),
             event = events.next() => match event {
-                Some(Ok(event)) => apply(&store, event),
+                Some(Ok(event)) => on_event(event),
                 // The API server's history moved past our version: the watcher lists again.
                 Some(Err(watcher::Error::WatchError(status))) if status.code == 410 => {
-                    debug!(message = %status.message, "Kubernetes Pod watch expired; listing Pods again");
+                    debug!(%kind, message = %status.message, "Kubernetes watch expired; listing again");
                 }
-                Some(Err(e)) => warn!(error = %e, "Kubernetes Pod watch failed; retrying"),
-                None => anyhow::bail!("the Kubernetes Pod watch ended"),
+                Some(Err(e)) => warn!(%kind, error = %e, "Kubernetes watch failed; retrying"),
+                None => anyhow::bail!("the Kubernetes {kind} watch ended"),
             },
         }
     }
@@ -128,7 +195,7 @@ struct SlimPodIp {
 
 /// The metadata fields the store and the watcher (resourceVersion) use; managedFields,
 /// annotations, owner references and the rest are skipped while parsing.
-fn slim_meta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ObjectMeta, D::Error> {
+pub(super) fn slim_meta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ObjectMeta, D::Error> {
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Slim {
@@ -153,29 +220,7 @@ fn slim_meta<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ObjectMeta, D
     })
 }
 
-impl kube::Resource for SlimPod {
-    type DynamicType = ();
-    type Scope = k8s_openapi::NamespaceResourceScope;
-
-    fn kind(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed(<Pod as k8s_openapi::Resource>::KIND)
-    }
-    fn group(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed(<Pod as k8s_openapi::Resource>::GROUP)
-    }
-    fn version(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed(<Pod as k8s_openapi::Resource>::VERSION)
-    }
-    fn plural(_: &()) -> Cow<'_, str> {
-        Cow::Borrowed(<Pod as k8s_openapi::Resource>::URL_PATH_SEGMENT)
-    }
-    fn meta(&self) -> &ObjectMeta {
-        &self.metadata
-    }
-    fn meta_mut(&mut self) -> &mut ObjectMeta {
-        &mut self.metadata
-    }
-}
+slim_resource!(SlimPod, Pod, k8s_openapi::NamespaceResourceScope);
 
 impl SlimPod {
     /// The store's view of this Pod; `None` without a UID (the API server always sets one).
