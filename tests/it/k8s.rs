@@ -334,3 +334,102 @@ async fn node_pod_cidrs_tell_pod_addresses_from_external_ones() {
     assert!(pod("10.244.3.7") && pod("10.244.20.7"));
     run.stop().await;
 }
+
+/// The agent's names from Kubernetes, end to end: the watches `run agent` starts, over real
+/// HTTP, and the connection store filling a record of a conntrack entry with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_fills_names_service_port_name_and_flow_type_from_kubernetes() {
+    use flowctl::core::agent::{ConnectionStore, Metadata, Resolve, Source, StoreConfig};
+    use flowctl::core::conntrack::{Connection, Counters, TcpState, Tuple};
+    use flowctl::core::flow::Flow;
+
+    let server = FakeApiServer::start();
+    server.apply(&FakePod::new("shop", "frontend-0").ip("10.244.1.7").node("node-a"));
+    server.apply(&FakePod::new("shop", "backend-0").ip("10.244.1.9").node("node-a"));
+    server.apply(&FakePod::new("shop", "backend-1").ip("10.244.2.9").node("node-b"));
+    server.apply_service(&FakeService::new("shop", "backend").cluster_ip("10.96.0.12").port("http", 80, "TCP"));
+    server.apply_node(&FakeNode::new("node-a").pod_cidr("10.244.1.0/24"));
+    server.apply_node(&FakeNode::new("node-b").pod_cidr("10.244.2.0/24"));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path());
+    let client = k8s::client(&KubeSource::Kubeconfig(kubeconfig)).await.unwrap().expect("a client");
+    let names = Metadata::kubernetes(client, "node-a", Vec::new());
+    eventually("the watches have listed", || {
+        names.local_pod(ip("10.244.1.9"), 0).is_some()
+            && names.service_port_name(ip("10.96.0.12"), 80, 6).is_some()
+            && names.is_pod_address(ip("10.244.2.9"))
+    })
+    .await;
+    assert_eq!(names.local_pod(ip("10.244.2.9"), 0), None, "another Node's Pod is not local");
+    assert!(!names.is_pod_address(ip("93.184.216.34")));
+
+    // frontend-0 → Service 10.96.0.12:80, DNATed to backend-0 (same Node) and to backend-1
+    // (node-b), and frontend-0 → an external address.
+    let conn = |id: u32, dst: &str, endpoint: &str, port: u16| {
+        let orig = Tuple {
+            src: ip("10.244.1.7"),
+            dst: ip(dst),
+            proto: 6,
+            src_port: 40_000 + id as u16,
+            dst_port: 80,
+            ..Tuple::default()
+        };
+        let reply = Tuple { src: ip(endpoint), dst: orig.src, src_port: port, dst_port: orig.src_port, ..orig };
+        Connection {
+            family: 2,
+            id,
+            orig,
+            reply,
+            orig_counters: Counters { packets: 4, bytes: 400 },
+            reply_counters: Counters { packets: 3, bytes: 900 },
+            tcp_state: Some(TcpState::ESTABLISHED),
+            ..Connection::default()
+        }
+    };
+    let mut store = ConnectionStore::new(StoreConfig {
+        active_timeout_ms: 1_000,
+        idle_timeout_ms: 5_000,
+        protocols: None,
+        zones: Vec::new(),
+        node: "node-a".into(),
+    });
+    for c in [
+        conn(1, "10.96.0.12", "10.244.1.9", 8080),
+        conn(2, "10.96.0.12", "10.244.2.9", 8080),
+        conn(3, "93.184.216.34", "93.184.216.34", 80),
+    ] {
+        store.observe(&c, Source::Dump, 0, unix_now() as u32, &names);
+    }
+    let mut flows = Vec::new();
+    store.expire(1_000, |e| {
+        let mut f = Flow::default();
+        e.fill(&mut f);
+        flows.push(f);
+    });
+    flows.sort_by_key(|f| f.source_port);
+    let summary: Vec<_> = flows
+        .iter()
+        .map(|f| {
+            (
+                f.source_pod_name.as_str(),
+                f.source_pod_namespace.as_str(),
+                f.source_node_name.as_str(),
+                f.destination_pod_name.as_str(),
+                f.destination_node_name.as_str(),
+                f.destination_service_port_name.as_str(),
+                f.destination_service_port,
+                f.flow_type,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("frontend-0", "shop", "node-a", "backend-0", "node-a", "shop/backend:http", 80, 1),
+            ("frontend-0", "shop", "node-a", "", "", "shop/backend:http", 80, 2),
+            ("frontend-0", "shop", "node-a", "", "", "", 0, 3),
+        ]
+    );
+    assert_eq!(flows[0].destination_service_ip, Some(ip("10.96.0.12")));
+    assert_eq!(flows[0].destination_port, 8080);
+}

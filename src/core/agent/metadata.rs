@@ -9,7 +9,7 @@ use tracing::warn;
 
 use super::store::{PodRef, Resolve};
 use crate::core::inventory::{Inventory, IpCidr};
-use crate::core::k8s::{self, PodStore};
+use crate::core::k8s::{self, NodeStore, PodStore, ServiceStore};
 
 /// The names the store resolves connections with.
 pub enum Metadata {
@@ -17,13 +17,15 @@ pub enum Metadata {
     Nothing,
     /// A `--pods` inventory: its Pods are this Node's, its Services and Pod CIDRs the cluster's.
     Inventory(InventoryNames),
-    /// Kubernetes: the Pods of this Node from a Pod watch.
+    /// Kubernetes: watches of this Node's Pods, of Services and of Nodes (their Pod CIDRs).
     Kubernetes(KubernetesNames),
 }
 
 /// What the watches keep.
 pub struct KubernetesNames {
     pods: PodStore,
+    services: ServiceStore,
+    nodes: NodeStore,
     node: Arc<str>,
     cidrs: Vec<IpCidr>,
 }
@@ -50,17 +52,30 @@ impl Metadata {
         Metadata::Inventory(InventoryNames { pods, services: inventory, cidrs })
     }
 
-    /// Names from Kubernetes: starts the Pod watch (on the current Tokio runtime), which keeps
+    /// Names from Kubernetes: starts the watches (on the current Tokio runtime), which keep
     /// going, retrying, for as long as the process runs.
     pub fn kubernetes(client: kube::Client, node: &str, cidrs: Vec<IpCidr>) -> Metadata {
-        let pods = PodStore::default();
-        let watched = pods.clone();
+        let (pods, services, nodes) = (PodStore::default(), ServiceStore::default(), NodeStore::default());
+        let watch = k8s::watch_pods_on(client.clone(), pods.clone(), Some(node), std::future::pending());
         tokio::spawn(async move {
-            if let Err(e) = k8s::watch_pods(client, watched, std::future::pending()).await {
+            if let Err(e) = watch.await {
                 warn!("the Pod watch stopped: {e:#}");
             }
         });
-        Metadata::Kubernetes(KubernetesNames { pods, node: node.into(), cidrs })
+        let watched = services.clone();
+        let c = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = k8s::watch_services(c, watched, std::future::pending()).await {
+                warn!("the Service watch stopped: {e:#}");
+            }
+        });
+        let watched = nodes.clone();
+        tokio::spawn(async move {
+            if let Err(e) = k8s::watch_nodes(client, watched, std::future::pending()).await {
+                warn!("the Node watch stopped: {e:#}");
+            }
+        });
+        Metadata::Kubernetes(KubernetesNames { pods, services, nodes, node: node.into(), cidrs })
     }
 }
 
@@ -81,7 +96,7 @@ impl Resolve for Metadata {
         match self {
             Metadata::Nothing => None,
             Metadata::Inventory(inv) => inv.services.service_port_name(ip, port, proto).map(Arc::from),
-            Metadata::Kubernetes(_) => None,
+            Metadata::Kubernetes(k) => k.services.port_name(ip, port, proto),
         }
     }
 
@@ -89,7 +104,9 @@ impl Resolve for Metadata {
         match self {
             Metadata::Nothing => false,
             Metadata::Inventory(inv) => inv.pods.contains_key(&ip) || inv.cidrs.iter().any(|c| c.contains(ip)),
-            Metadata::Kubernetes(k) => k.cidrs.iter().any(|c| c.contains(ip)) || k.pods.by_ip(ip, 0).is_some(),
+            Metadata::Kubernetes(k) => {
+                k.nodes.is_pod_address(ip) || k.cidrs.iter().any(|c| c.contains(ip)) || k.pods.by_ip(ip, 0).is_some()
+            }
         }
     }
 
