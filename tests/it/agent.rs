@@ -386,3 +386,104 @@ fn a_connection_shorter_than_a_poll_reaches_nfcapd_with_its_final_counters() {
     assert_eq!(ours[0]["src4_addr"], CLIENT);
     assert_eq!(ours[0]["dst4_addr"], SERVER);
 }
+
+/// The 5-tuples of the records that arrived at `collector` (the listener's address).
+fn tuples(records: &[Value], collector: &str) -> std::collections::BTreeSet<(u64, String, String, u64, u64)> {
+    records
+        .iter()
+        .filter(|r| r["kind"] == "data" && r["collector"] == collector)
+        .map(|r| {
+            let f = &r["fields"];
+            let n = |k: &str| f[k].as_u64().unwrap_or(0);
+            let s = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+            (
+                n("protocolIdentifier"),
+                s("sourceIPv4Address"),
+                s("destinationIPv4Address"),
+                n("sourceTransportPort"),
+                n("destinationTransportPort"),
+            )
+        })
+        .filter(|t| t.1 == CLIENT && t.2 == SERVER)
+        .collect()
+}
+
+#[test]
+fn ulogd2_exports_the_same_connections_as_the_agent() {
+    const TEST: &str = "ulogd2_exports_the_same_connections_as_the_agent";
+    if !ready(TEST, &["ss", "ulogd"]) {
+        return;
+    }
+    let plugins = Path::new("/usr/lib/x86_64-linux-gnu/ulogd");
+    if !plugins.join("ulogd_output_IPFIX.so").exists() {
+        eprintln!("{TEST}: skipped: ulogd2's IPFIX plugin is not in {}", plugins.display());
+        return;
+    }
+    let c = cluster("ulogd");
+    let out = c.dir.path().join("records.json");
+    let collector = spawn_flowctl(
+        &c.node,
+        &["collect", "-l", "udp://127.0.0.1:4739", "-l", "udp://127.0.0.1:4740", "-o", "json"],
+        &out,
+    );
+    wait_listening(&c.node, true, 4740);
+    // As peers.md §4.4 runs it: DESTROY events only (NEW events would carry no counters).
+    let conf = c.dir.path().join("ulogd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\nlogfile=\"{dir}/ulogd.log\"\nloglevel=1\n\
+             plugin=\"{p}/ulogd_inpflow_NFCT.so\"\nplugin=\"{p}/ulogd_output_IPFIX.so\"\n\
+             stack=ct1:NFCT,ipfix1:IPFIX\n[ct1]\nhash_enable=0\nevent_mask=0x00000004\n\
+             [ipfix1]\noid=1\nhost=\"127.0.0.1\"\nport=4740\nproto=\"udp\"\nsend_template=\"always\"\n",
+            dir = c.dir.path().display(),
+            p = plugins.display()
+        ),
+    )
+    .unwrap();
+    let ulogd = c.node.cmd("ulogd").arg("-c").arg(&conf).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let args = agent_args(&c, "127.0.0.1:4739:udp", "1s");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let agent = spawn_flowctl(&c.node, &args, &c.dir.path().join("agent.out"));
+    std::thread::sleep(Duration::from_millis(1_000));
+
+    // Enough connections to fill several of ulogd's 512-byte messages.
+    for _ in 0..30 {
+        tcp_exchange(&c, 1, 0.0);
+    }
+    for _ in 0..5 {
+        udp_exchange(&c);
+    }
+    ping(&c);
+    // Every connection ends now: ulogd hears of each through its DESTROY event.
+    c.node.sh("conntrack -F 2>/dev/null");
+    std::thread::sleep(Duration::from_millis(2_000));
+    let ulogd = stop(ulogd);
+    let agent = stop(agent);
+    assert!(agent.status.success(), "agent: {}", String::from_utf8_lossy(&agent.stderr));
+    std::thread::sleep(Duration::from_millis(300));
+    stop(collector);
+
+    let records = util_lines(&out);
+    let ours = tuples(&records, "127.0.0.1:4739");
+    let theirs = tuples(&records, "127.0.0.1:4740");
+    assert_eq!(ours.len(), 36, "30 TCP, 5 UDP, 1 ICMP: {ours:?}");
+    // ulogd never sends its last, partly filled message (peers.md §4.4) and says how many
+    // flows it held: those are the only ones it may lack.
+    let log = std::fs::read_to_string(c.dir.path().join("ulogd.log")).unwrap_or_default();
+    let lost: usize =
+        log.lines().find_map(|l| l.split("ipfix_msg_free: ").nth(1)?.split(' ').next()?.parse().ok()).unwrap_or(0);
+    assert!(
+        theirs.len() >= 11,
+        "ulogd sent at least one full message: {theirs:?} (stderr: {})",
+        String::from_utf8_lossy(&ulogd.stderr)
+    );
+    let missing: Vec<_> = theirs.difference(&ours).collect();
+    assert!(missing.is_empty(), "connections ulogd2 exported and the agent did not: {missing:?}");
+    // Its lost flows may include the Node's own (the exports themselves), which are not Pods'.
+    assert!(
+        ours.len() - theirs.len() <= lost,
+        "the agent has {} connections ulogd2 neither sent nor reported lost ({lost})",
+        ours.len() - theirs.len()
+    );
+}
