@@ -133,8 +133,41 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records')
             [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;run;agent' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Antrea''s antrea-agent.conf (YAML); its flowExporter section is read, flags override it')
+            [CompletionResult]::new('--collector', '--collector', [CompletionResultType]::ParameterName, 'Where to export, HOST:PORT[:tcp|udp|tls] (flowCollectorAddr; NAMESPACE/SERVICE needs Kubernetes)')
+            [CompletionResult]::new('--collector-ca', '--collector-ca', [CompletionResultType]::ParameterName, 'CA (PEM) that signed the collector''s certificate (tls)')
+            [CompletionResult]::new('--collector-cert', '--collector-cert', [CompletionResultType]::ParameterName, 'Client certificate (PEM) for a collector asking for mutual TLS')
+            [CompletionResult]::new('--collector-key', '--collector-key', [CompletionResultType]::ParameterName, 'Private key (PEM) of --collector-cert')
+            [CompletionResult]::new('--collector-server-name', '--collector-server-name', [CompletionResultType]::ParameterName, 'Name the collector''s certificate must carry [default: the host, or SERVICE.NAMESPACE.svc]')
+            [CompletionResult]::new('--poll-interval', '--poll-interval', [CompletionResultType]::ParameterName, 'How often conntrack is dumped (flowPollInterval, at least 1s)')
+            [CompletionResult]::new('--active-timeout', '--active-timeout', [CompletionResultType]::ParameterName, 'A live connection is exported this often (activeFlowExportTimeout)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'A connection whose counters stay still this long is exported and left (idleFlowExportTimeout)')
+            [CompletionResult]::new('--protocol-filter', '--protocol-filter', [CompletionResultType]::ParameterName, 'Protocols to export, comma-separated tcp,udp,sctp (protocolFilter); "" exports none')
+            [CompletionResult]::new('--node-name', '--node-name', [CompletionResultType]::ParameterName, 'This Node''s name: the observation domain is its FNV-1 hash [default: $NODE_NAME, the inventory''s node, the host name]')
+            [CompletionResult]::new('--zone', '--zone', [CompletionResultType]::ParameterName, 'Conntrack zone to read (repeatable) [default: every zone]')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubeconfig for the Pod, Service and Node watches [default: in-cluster when in a Pod]')
+            [CompletionResult]::new('--pods', '--pods', [CompletionResultType]::ParameterName, 'Pod inventory (YAML: node, pods with names and IPs, services, podCIDRs) instead of Kubernetes')
+            [CompletionResult]::new('--pod-cidr', '--pod-cidr', [CompletionResultType]::ParameterName, 'Pod CIDR of the cluster (repeatable), for flowType, besides those of the Nodes or inventory')
+            [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'Serve /metrics (Prometheus) here')
+            [CompletionResult]::new('--export-profile', '--export-profile', [CompletionResultType]::ParameterName, 'IPFIX dialect: go-ipfix (what Antrea''s aggregator reads) or everything RFC 7011 allows')
+            [CompletionResult]::new('--queue-records', '--queue-records', [CompletionResultType]::ParameterName, 'Records held while the collector is unreachable; more are dropped and counted')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--no-kubernetes', '--no-kubernetes', [CompletionResultType]::ParameterName, 'Do not talk to Kubernetes, even in a Pod or with a kubeconfig')
+            [CompletionResult]::new('--no-events', '--no-events', [CompletionResultType]::ParameterName, 'Only poll: do not subscribe to conntrack events (connections shorter than a poll are missed)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'flowctl;run;aggregator' {
@@ -174,8 +207,12 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;run;help' {
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records')
             [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;run;help;agent' {
             break
         }
         'flowctl;run;help;aggregator' {
@@ -312,7 +349,11 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;help;run' {
+            [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records')
             [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            break
+        }
+        'flowctl;help;run;agent' {
             break
         }
         'flowctl;help;run;aggregator' {

@@ -100,14 +100,23 @@ _flowctl() {
             flowctl__subcmd__help__subcmd__get,recordmetrics)
                 cmd="flowctl__subcmd__help__subcmd__get__subcmd__recordmetrics"
                 ;;
+            flowctl__subcmd__help__subcmd__run,agent)
+                cmd="flowctl__subcmd__help__subcmd__run__subcmd__agent"
+                ;;
             flowctl__subcmd__help__subcmd__run,aggregator)
                 cmd="flowctl__subcmd__help__subcmd__run__subcmd__aggregator"
+                ;;
+            flowctl__subcmd__run,agent)
+                cmd="flowctl__subcmd__run__subcmd__agent"
                 ;;
             flowctl__subcmd__run,aggregator)
                 cmd="flowctl__subcmd__run__subcmd__aggregator"
                 ;;
             flowctl__subcmd__run,help)
                 cmd="flowctl__subcmd__run__subcmd__help"
+                ;;
+            flowctl__subcmd__run__subcmd__help,agent)
+                cmd="flowctl__subcmd__run__subcmd__help__subcmd__agent"
                 ;;
             flowctl__subcmd__run__subcmd__help,aggregator)
                 cmd="flowctl__subcmd__run__subcmd__help__subcmd__aggregator"
@@ -718,8 +727,22 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__help__subcmd__run)
-            opts="aggregator"
+            opts="agent aggregator"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__run__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -828,12 +851,110 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run)
-            opts="-o -v -h -V --output --verbose --log-format --help --version aggregator help"
+            opts="-o -v -h -V --output --verbose --log-format --help --version agent aggregator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__run__subcmd__agent)
+            opts="-o -v -h -V --config --collector --collector-ca --collector-cert --collector-key --collector-server-name --poll-interval --active-timeout --idle-timeout --protocol-filter --node-name --zone --no-kubernetes --kubeconfig --pods --pod-cidr --metrics-addr --no-events --export-profile --queue-records --output --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --collector)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --collector-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --collector-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --collector-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --collector-server-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --poll-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --active-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protocol-filter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --zone)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod-cidr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --export-profile)
+                    COMPREPLY=($(compgen -W "go-ipfix standard" -- "${cur}"))
+                    return 0
+                    ;;
+                --queue-records)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
@@ -972,8 +1093,22 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__help)
-            opts="aggregator help"
+            opts="agent aggregator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__run__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

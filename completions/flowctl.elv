@@ -126,8 +126,40 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand agent 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
             cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;run;agent'= {
+            cand --config 'Antrea''s antrea-agent.conf (YAML); its flowExporter section is read, flags override it'
+            cand --collector 'Where to export, HOST:PORT[:tcp|udp|tls] (flowCollectorAddr; NAMESPACE/SERVICE needs Kubernetes)'
+            cand --collector-ca 'CA (PEM) that signed the collector''s certificate (tls)'
+            cand --collector-cert 'Client certificate (PEM) for a collector asking for mutual TLS'
+            cand --collector-key 'Private key (PEM) of --collector-cert'
+            cand --collector-server-name 'Name the collector''s certificate must carry [default: the host, or SERVICE.NAMESPACE.svc]'
+            cand --poll-interval 'How often conntrack is dumped (flowPollInterval, at least 1s)'
+            cand --active-timeout 'A live connection is exported this often (activeFlowExportTimeout)'
+            cand --idle-timeout 'A connection whose counters stay still this long is exported and left (idleFlowExportTimeout)'
+            cand --protocol-filter 'Protocols to export, comma-separated tcp,udp,sctp (protocolFilter); "" exports none'
+            cand --node-name 'This Node''s name: the observation domain is its FNV-1 hash [default: $NODE_NAME, the inventory''s node, the host name]'
+            cand --zone 'Conntrack zone to read (repeatable) [default: every zone]'
+            cand --kubeconfig 'Kubeconfig for the Pod, Service and Node watches [default: in-cluster when in a Pod]'
+            cand --pods 'Pod inventory (YAML: node, pods with names and IPs, services, podCIDRs) instead of Kubernetes'
+            cand --pod-cidr 'Pod CIDR of the cluster (repeatable), for flowType, besides those of the Nodes or inventory'
+            cand --metrics-addr 'Serve /metrics (Prometheus) here'
+            cand --export-profile 'IPFIX dialect: go-ipfix (what Antrea''s aggregator reads) or everything RFC 7011 allows'
+            cand --queue-records 'Records held while the collector is unreachable; more are dropped and counted'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --no-kubernetes 'Do not talk to Kubernetes, even in a Pod or with a kubeconfig'
+            cand --no-events 'Only poll: do not subscribe to conntrack events (connections shorter than a poll are missed)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
         }
         &'flowctl;run;aggregator'= {
             cand --config 'Antrea''s flow-aggregator.conf (YAML); flags given here override its keys'
@@ -165,8 +197,11 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --version 'Print version'
         }
         &'flowctl;run;help'= {
+            cand agent 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
             cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;run;help;agent'= {
         }
         &'flowctl;run;help;aggregator'= {
         }
@@ -284,7 +319,10 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help;replay'= {
         }
         &'flowctl;help;run'= {
+            cand agent 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
             cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+        }
+        &'flowctl;help;run;agent'= {
         }
         &'flowctl;help;run;aggregator'= {
         }

@@ -107,17 +107,48 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l no-progress -
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
 yaml\t'The same objects as a YAML sequence'"
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from aggregator help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l config -d 'Antrea\'s antrea-agent.conf (YAML); its flowExporter section is read, flags override it' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l collector -d 'Where to export, HOST:PORT[:tcp|udp|tls] (flowCollectorAddr; NAMESPACE/SERVICE needs Kubernetes)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l collector-ca -d 'CA (PEM) that signed the collector\'s certificate (tls)' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l collector-cert -d 'Client certificate (PEM) for a collector asking for mutual TLS' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l collector-key -d 'Private key (PEM) of --collector-cert' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l collector-server-name -d 'Name the collector\'s certificate must carry [default: the host, or SERVICE.NAMESPACE.svc]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l poll-interval -d 'How often conntrack is dumped (flowPollInterval, at least 1s)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l active-timeout -d 'A live connection is exported this often (activeFlowExportTimeout)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l idle-timeout -d 'A connection whose counters stay still this long is exported and left (idleFlowExportTimeout)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l protocol-filter -d 'Protocols to export, comma-separated tcp,udp,sctp (protocolFilter); "" exports none' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l node-name -d 'This Node\'s name: the observation domain is its FNV-1 hash [default: $NODE_NAME, the inventory\'s node, the host name]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l zone -d 'Conntrack zone to read (repeatable) [default: every zone]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l kubeconfig -d 'Kubeconfig for the Pod, Service and Node watches [default: in-cluster when in a Pod]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l pods -d 'Pod inventory (YAML: node, pods with names and IPs, services, podCIDRs) instead of Kubernetes' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l pod-cidr -d 'Pod CIDR of the cluster (repeatable), for flowType, besides those of the Nodes or inventory' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l metrics-addr -d 'Serve /metrics (Prometheus) here' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l export-profile -d 'IPFIX dialect: go-ipfix (what Antrea\'s aggregator reads) or everything RFC 7011 allows' -r -f -a "go-ipfix\t'One set per message, no options templates, UDP messages of at most 1024 bytes'
+standard\t'Everything RFC 7011 allows'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l queue-records -d 'Records held while the collector is unreachable; more are dropped and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l no-kubernetes -d 'Do not talk to Kubernetes, even in a Pod or with a kubeconfig'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l no-events -d 'Only poll: do not subscribe to conntrack events (connections shorter than a poll are missed)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l config -d 'Antrea\'s flow-aggregator.conf (YAML); flags given here override its keys' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l mode -d 'What to do with records (the file\'s `mode`). Aggregate mode arrives with issue #6' -r -f -a "proxy\t'Forward every record at once, statelessly'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s l -l listen -d 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT' -r
@@ -152,6 +183,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
@@ -233,6 +265,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_see
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "generate-docs"
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
