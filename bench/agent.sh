@@ -47,19 +47,19 @@ for n in "${sizes[@]}"; do
   [ "$n" -lt "$(cat "$max_file")" ] || echo $((n + n / 10)) > "$max_file"
   in_ns conntrack -F 2>/dev/null || true
   in_ns "$ct_dump" --create "$n" 2>/dev/null
-  in_ns "$flowctl" collect -l tcp://127.0.0.1:4739 --stats > "$work/collect.txt" 2>&1 &
+  ip netns exec "$ns" "$flowctl" collect -l tcp://127.0.0.1:4739 --stats > "$work/collect.txt" 2>&1 &
   collector=$!
   sleep 0.5
-  in_ns "$flowctl" run agent --no-kubernetes --collector 127.0.0.1:4739:tcp --poll-interval 1s \
+  ip netns exec "$ns" "$flowctl" run agent --no-kubernetes --collector 127.0.0.1:4739:tcp --poll-interval 1s \
     --active-timeout 5s --idle-timeout 60s --metrics-addr 127.0.0.1:9101 2> "$work/agent.log" &
-  launcher=$!
+  agent=$!
   sleep 1
-  agent=$(in_ns pgrep -f 'flowctl run agent' | head -1)
   sleep "$seconds"
   metrics=$(in_ns curl -s 127.0.0.1:9101/metrics)
   agent_cpu=$(cpu "$agent")
   rss_kib=$(awk '/VmHWM/ { print $2 }' "/proc/$agent/status")
-  kill -TERM "$launcher"; wait "$launcher" || true
+  kill -TERM "$agent" 2>/dev/null || { echo "the agent died:" >&2; cat "$work/agent.log" >&2; exit 1; }
+  wait "$agent" || true
   sleep 0.5
   kill -TERM "$collector"; wait "$collector" || true
   records=$(echo "$metrics" | awk '/^flowctl_agent_records_exported_total/ { print $2 }')
