@@ -273,7 +273,9 @@ fn records_carry_conntracks_totals_in_deltas_with_end_reasons_and_pod_names() {
     let collector = spawn_flowctl(&c.node, &["collect", "-l", "tcp://127.0.0.1:4739", "-o", "json"], &out);
     wait_listening(&c.node, false, 4739);
     let mut args = agent_args(&c, "127.0.0.1:4739:tcp", "1s");
-    args.extend(["--active-timeout", "2s", "--idle-timeout", "3s"].map(String::from));
+    args.extend(
+        ["--active-timeout", "2s", "--idle-timeout", "3s", "--metrics-addr", "127.0.0.1:9102"].map(String::from),
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let agent = spawn_flowctl(&c.node, &args, &c.dir.path().join("agent.out"));
 
@@ -285,12 +287,26 @@ fn records_carry_conntracks_totals_in_deltas_with_end_reasons_and_pod_names() {
     // The idle timeout (3 s) of the UDP and ICMP connections, and a poll, pass.
     std::thread::sleep(Duration::from_millis(5_000));
     let table = conntrack_entries(&c.node);
+    let metrics = c.node.sh("curl -s 127.0.0.1:9102/metrics");
+    let metric = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    assert!(metric("flowctl_agent_conntrack_events_total") > 0, "conntrack events were read");
+    assert_eq!(metric("flowctl_agent_conntrack_event_overflows_total"), 0);
+    assert_eq!(metric("flowctl_agent_connections_tracked_total"), 3);
+    assert_eq!(metric("flowctl_agent_records_dropped_total"), 0);
+    let exported_before_stop = metric("flowctl_agent_records_exported_total");
     let agent = stop(agent);
     assert!(agent.status.success(), "agent: {}", String::from_utf8_lossy(&agent.stderr));
     let collector = stop(collector);
     assert!(collector.status.success(), "collect: {}", String::from_utf8_lossy(&collector.stderr));
 
     let records = util_lines(&out);
+    let data = records.iter().filter(|r| r["kind"] == "data").count() as u64;
+    assert!(data >= exported_before_stop, "every record the agent counted as exported arrived");
     let conns = by_connection(&records);
     assert_eq!(table.len(), 3, "conntrack lists the TCP, UDP and ICMP connections: {table:?}");
     for entry in &table {
