@@ -13,12 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-fn have(tool: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-}
+use crate::netns::{Netns, have, is_root};
 
 fn ready(test: &str, tools: &[&str]) -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let root = is_root();
     let missing: Vec<_> =
         ["ip", "nft", "conntrack", "python3", "ping"].iter().chain(tools).filter(|t| !have(t)).collect();
     if !root || !missing.is_empty() {
@@ -27,41 +25,12 @@ fn ready(test: &str, tools: &[&str]) -> bool {
     root && missing.is_empty()
 }
 
+fn netns(test: &str, role: &str) -> Netns {
+    Netns::new(format!("fctl-ag-{}-{test}-{role}", std::process::id() % 100_000))
+}
+
 fn flowctl_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("flowctl")
-}
-
-/// A network namespace, deleted (with whatever runs in it) when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(test: &str, role: &str) -> Netns {
-        let name = format!("fctl-ag-{}-{test}-{role}", std::process::id() % 100_000);
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().unwrap().success();
-        assert!(ok, "ip netns add {name}");
-        let ns = Netns(name);
-        ns.sh("ip link set lo up");
-        ns
-    }
-
-    fn cmd(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0]).arg(program);
-        c
-    }
-
-    fn sh(&self, script: &str) -> String {
-        let out = self.cmd("sh").args(["-c", script]).output().unwrap();
-        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("sh").args(["-c", &format!("ip netns pids {} | xargs -r kill -9", self.0)]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
 }
 
 const CLIENT: &str = "10.78.1.2";
@@ -86,9 +55,9 @@ impl Drop for Cluster {
 }
 
 fn cluster(test: &str) -> Cluster {
-    let node = Netns::new(test, "n");
-    let client = Netns::new(test, "c");
-    let server = Netns::new(test, "s");
+    let node = netns(test, "n");
+    let client = netns(test, "c");
+    let server = netns(test, "s");
     for (pod, dev, net) in [(&client, "vc", 1), (&server, "vs", 2)] {
         node.sh(&format!(
             "ip link add {dev} type veth peer name eth0 netns {} && ip addr add 10.78.{net}.1/24 dev {dev} && ip link set {dev} up",

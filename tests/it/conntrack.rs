@@ -18,14 +18,12 @@ use flowctl::core::conntrack::{
 };
 use serde_json::{Value, json};
 
+use crate::netns::{Netns, have, is_root};
+
 const HELPER_ENV: &str = "FLOWCTL_CT_HELPER";
 
-fn have(tool: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-}
-
 fn ready(test: &str) -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let root = is_root();
     let tools = ["ip", "nft", "conntrack", "python3"].iter().all(|t| have(t));
     if !root || !tools {
         eprintln!("{test}: skipped: needs root / ip / nft / conntrack / python3");
@@ -33,45 +31,15 @@ fn ready(test: &str) -> bool {
     root && tools
 }
 
-/// A network namespace, deleted (with whatever runs in it) when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(test: &str, side: &str) -> Netns {
-        let name = format!("fctl-ct-{}-{test}-{side}", std::process::id());
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().unwrap().success();
-        assert!(ok, "ip netns add {name}");
-        let ns = Netns(name);
-        ns.sh("ip link set lo up");
-        ns
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0, program]);
-        c
-    }
-
-    fn sh(&self, script: &str) -> String {
-        let out = self.cmd("sh").args(["-c", script]).output().unwrap();
-        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Runs this test binary's [`ns_helper`] in the namespace in `mode`.
-    fn helper(&self, mode: &str) -> Command {
-        let mut c = self.cmd(std::env::current_exe().unwrap().to_str().unwrap());
-        c.args(["conntrack::ns_helper", "--exact", "--nocapture", "--test-threads=1", "-q"]).env(HELPER_ENV, mode);
-        c
-    }
+fn netns(test: &str, side: &str) -> Netns {
+    Netns::new(format!("fctl-ct-{}-{test}-{side}", std::process::id()))
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Processes still in the namespace would keep it alive: end them first.
-        let _ = Command::new("sh").args(["-c", &format!("ip netns pids {} | xargs -r kill -9", self.0)]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
+/// Runs this test binary's [`ns_helper`] in `ns` in `mode`.
+fn helper(ns: &Netns, mode: &str) -> Command {
+    let mut c = ns.cmd(std::env::current_exe().unwrap());
+    c.args(["conntrack::ns_helper", "--exact", "--nocapture", "--test-threads=1", "-q"]).env(HELPER_ENV, mode);
+    c
 }
 
 /// Client namespace `a` (10.77.0.1, fd77::1) and server namespace `b` (10.77.0.2, fd77::2),
@@ -90,8 +58,8 @@ impl Drop for Topology {
 }
 
 fn topology(test: &str) -> Topology {
-    let a = Netns::new(test, "a");
-    let b = Netns::new(test, "b");
+    let a = netns(test, "a");
+    let b = netns(test, "b");
     a.sh(&format!("ip link add va type veth peer name vb netns {}", b.0));
     for (ns, dev, n) in [(&a, "va", 1), (&b, "vb", 2)] {
         ns.sh(&format!(
@@ -299,7 +267,7 @@ fn tagged(stdout: &str, tag: &str) -> Vec<Value> {
 }
 
 fn dump_in(ns: &Netns, zones: &str) -> (Vec<Value>, Value) {
-    let out = ns.helper(&format!("dump:{zones}")).output().unwrap();
+    let out = helper(ns, &format!("dump:{zones}")).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     (tagged(&stdout, "CT "), tagged(&stdout, "STATS ").pop().expect("the helper's stats"))
@@ -415,7 +383,7 @@ fn conntrack_events_new_and_destroy_with_final_counters() {
     }
     let t = topology("events");
     let (a, b) = (&t.a, &t.b);
-    let mut helper = b.helper("events:4").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut helper = helper(b, "events:4").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     let mut stdout = BufReader::new(helper.stdout.take().unwrap());
     let mut line = String::new();
     while !line.contains("READY") {
@@ -450,11 +418,11 @@ fn conntrack_event_overflow_is_reported_and_counted() {
     if !ready("conntrack_event_overflow_is_reported_and_counted") {
         return;
     }
-    let ns = Netns::new("overflow", "a");
+    let ns = netns("overflow", "a");
     ns.sh("nft add table inet fctl && \
            nft add chain inet fctl out '{ type filter hook output priority 0; }' && \
            nft add rule inet fctl out ct state new counter");
-    let out = ns.helper("overflow:2000").output().unwrap();
+    let out = helper(&ns, "overflow:2000").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     let report = tagged(&stdout, "OVERFLOW ").pop().expect("the helper's report");
@@ -471,11 +439,11 @@ fn conntrack_created_entries_come_back_in_dumps_and_the_cli() {
     if !ready("conntrack_created_entries_come_back_in_dumps_and_the_cli") {
         return;
     }
-    let ns = Netns::new("create", "a");
+    let ns = netns("create", "a");
     ns.sh("nft add table inet fctl && \
            nft add chain inet fctl out '{ type filter hook output priority 0; }' && \
            nft add rule inet fctl out ct state new counter");
-    let out = ns.helper("roundtrip:").output().unwrap();
+    let out = helper(&ns, "roundtrip:").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success() && stdout.contains("ROUNDTRIP ok"),

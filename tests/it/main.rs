@@ -10,6 +10,7 @@ mod export;
 mod fakeapi;
 mod ipfixdump;
 mod k8s;
+mod netns;
 mod peers;
 mod proxy;
 mod quickstart;

@@ -8,49 +8,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::netns::{Netns, have, is_root as root};
 use crate::util::json_lines;
-
-fn have(tool: &str) -> bool {
-    Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success())
-}
-
-fn root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-}
-
-/// A network namespace, deleted (with whatever runs in it) when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(tag: &str) -> Netns {
-        let name = format!("flowctl-{tag}-{}", std::process::id());
-        let ok = Command::new("ip").args(["netns", "add", &name]).status().unwrap().success();
-        assert!(ok, "ip netns add {name}");
-        let ns = Netns(name);
-        ns.sh("ip link set lo up");
-        ns
-    }
-
-    fn cmd(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.0, program]);
-        c
-    }
-
-    fn sh(&self, script: &str) -> String {
-        let out = self.cmd("sh").args(["-c", script]).output().unwrap();
-        assert!(out.status.success(), "{script}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        // Processes still in the namespace would keep it alive: end them first.
-        let _ = Command::new("sh").args(["-c", &format!("ip netns pids {} | xargs -r kill -9", self.0)]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 fn stop(child: &mut Child) {
     let _ = Command::new("kill").arg(child.id().to_string()).status();
@@ -86,7 +45,7 @@ fn ulogd_exports_conntrack_into_flowctl_collect() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let ns = Netns::new("ulogd");
+    let ns = Netns::new(format!("flowctl-ulogd-{}", std::process::id()));
     // Counters and timestamps in conntrack, and a rule so conntrack tracks local traffic.
     ns.sh("sysctl -qw net.netfilter.nf_conntrack_acct=1 net.netfilter.nf_conntrack_timestamp=1 && \
          nft add table inet t && nft add chain inet t out '{ type filter hook output priority 0; }' && \
