@@ -62,7 +62,7 @@ for n in "${sizes[@]}"; do
   wait "$agent" || true
   sleep 0.5
   kill -TERM "$collector"; wait "$collector" || true
-  records=$(echo "$metrics" | awk '/^flowctl_agent_records_exported_total/ { print $2 }')
+  records=$(echo "$metrics" | awk '/^flowctl_exporter_records_exported_total/ { print $2 }')
   poll_sum=$(echo "$metrics" | awk '/^flowctl_agent_conntrack_poll_cycle_duration_seconds_sum/ { print $2 }')
   poll_count=$(echo "$metrics" | awk '/^flowctl_agent_conntrack_poll_cycle_duration_seconds_count/ { print $2 }')
   awk -v n="$n" -v r="$records" -v c="$agent_cpu" -v ps="$poll_sum" -v pc="$poll_count" -v m="$rss_kib" 'BEGIN {

@@ -266,8 +266,8 @@ fn records_carry_conntracks_totals_in_deltas_with_end_reasons_and_pod_names() {
     assert!(metric("flowctl_agent_conntrack_events_total") > 0, "conntrack events were read");
     assert_eq!(metric("flowctl_agent_conntrack_event_overflows_total"), 0);
     assert_eq!(metric("flowctl_agent_connections_tracked_total"), 3);
-    assert_eq!(metric("flowctl_agent_records_dropped_total"), 0);
-    let exported_before_stop = metric("flowctl_agent_records_exported_total");
+    assert_eq!(metric("flowctl_exporter_records_dropped_total"), 0);
+    let exported_before_stop = metric("flowctl_exporter_records_exported_total");
     let agent = stop(agent);
     assert!(agent.status.success(), "agent: {}", String::from_utf8_lossy(&agent.stderr));
     let collector = stop(collector);

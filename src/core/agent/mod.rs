@@ -432,6 +432,7 @@ impl Live {
             .and_then(|s| s.trim().parse::<i64>().ok())
             .unwrap_or(0);
         metrics::render_only(|registry| {
+            metrics::exporter(registry.sub_registry_with_prefix("exporter"), &self.exporter);
             let r = registry.sub_registry_with_prefix("agent");
             // The reference's names (antrea_agent_*), under flowctl_agent_.
             metrics::gauge(
@@ -485,16 +486,6 @@ impl Live {
             );
             metrics::counter(r, "connections_ended", "Connections exported as ended", load(&c.ended));
             metrics::counter(r, "records", "Flow records made", load(&c.records));
-            let e = &self.exporter;
-            metrics::counter(r, "records_exported", "Flow records sent to the collector", load(&e.records_exported));
-            metrics::counter(
-                r,
-                "records_dropped",
-                "Flow records dropped: queue full while the collector was unreachable, or lost in a failed send",
-                load(&e.records_dropped),
-            );
-            metrics::gauge(r, "export_queue_records", "Records waiting to be sent", load(&e.queue_records) as i64);
-            metrics::gauge(r, "collector_connected", "1 while connected to the collector", load(&e.connected) as i64);
         })
     }
 }

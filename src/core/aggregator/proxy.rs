@@ -480,21 +480,7 @@ impl Live {
                 c.not_forwarded(),
             );
             if let Some(e) = &self.exporter {
-                let r = registry.sub_registry_with_prefix("exporter");
-                let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-                metrics::counter(r, "records_exported", "Data records sent downstream", load(&e.records_exported));
-                metrics::counter(r, "messages", "Messages sent downstream", load(&e.messages));
-                metrics::counter(r, "bytes", "Bytes sent downstream", load(&e.bytes));
-                metrics::counter(
-                    r,
-                    "records_dropped",
-                    "Records dropped: queue full while the collector was unreachable, or lost in a failed send",
-                    load(&e.records_dropped),
-                );
-                metrics::counter(r, "connects", "Connections made to the collector", load(&e.connects));
-                metrics::counter(r, "send_errors", "Sends that failed", load(&e.send_errors));
-                metrics::gauge(r, "queue_records", "Records waiting to be sent", load(&e.queue_records) as i64);
-                metrics::gauge(r, "connected", "1 while connected to the collector", load(&e.connected) as i64);
+                metrics::exporter(registry.sub_registry_with_prefix("exporter"), e);
             }
         })
     }

@@ -19,6 +19,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::core::collector::Board;
+use crate::core::exporter::ExporterCounters;
 use crate::core::ipfix::decoder::DomainStats;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -60,6 +61,25 @@ pub fn render_only(more: impl FnOnce(&mut Registry)) -> String {
     // Writing to a String cannot fail.
     let _ = encode(&mut text, &top);
     text
+}
+
+/// The exporting process's counters, as every service that exports shows them (register under
+/// an `exporter` prefix).
+pub fn exporter(r: &mut Registry, e: &ExporterCounters) {
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+    counter(r, "records_exported", "Data records sent downstream", load(&e.records_exported));
+    counter(r, "messages", "Messages sent downstream", load(&e.messages));
+    counter(r, "bytes", "Bytes sent downstream", load(&e.bytes));
+    counter(
+        r,
+        "records_dropped",
+        "Records dropped: queue full while the collector was unreachable, or lost in a failed send",
+        load(&e.records_dropped),
+    );
+    counter(r, "connects", "Connections made to the collector", load(&e.connects));
+    counter(r, "send_errors", "Sends that failed", load(&e.send_errors));
+    gauge(r, "queue_records", "Records waiting to be sent", load(&e.queue_records) as i64);
+    gauge(r, "connected", "1 while connected to the collector", load(&e.connected) as i64);
 }
 
 /// Registers a counter with this value.
