@@ -17,5 +17,6 @@ pub mod metrics;
 pub mod output;
 pub mod problems;
 pub mod replay;
+pub mod sinks;
 pub mod time;
 pub mod transport;

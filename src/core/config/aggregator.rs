@@ -64,6 +64,62 @@ pub struct FlowCollector {
     pub include_k8s_uids: bool,
 }
 
+/// `flowLogger.filters[]`: a record is logged when any filter matches it; a filter matches when
+/// each of its lists is empty or holds the record's rule action (0 none, 1 Allow, 2 Drop,
+/// 3 Reject).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogFilter {
+    pub ingress_actions: Vec<u8>,
+    pub egress_actions: Vec<u8>,
+}
+
+/// `flowLogger`: the CSV flow log, rotated as lumberjack does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlowLogger {
+    pub enable: bool,
+    pub path: std::path::PathBuf,
+    /// Megabytes before the file is rotated.
+    pub max_size_mb: u64,
+    /// Rotated files kept; 0 keeps them all (unless `max_age_days`).
+    pub max_backups: u32,
+    /// Days a rotated file is kept; 0 keeps them regardless of age.
+    pub max_age_days: u32,
+    /// Rotated files are gzipped.
+    pub compress: bool,
+    pub filters: Vec<LogFilter>,
+    /// Protocol names and rule-action / policy-type words instead of numbers.
+    pub pretty_print: bool,
+}
+
+/// `clickHouse`: rows inserted into `<database>.flows` once per commit interval.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClickHouse {
+    pub enable: bool,
+    pub database: String,
+    /// `tcp://`, `tls://` (native protocol, served here over HTTP on the same host: see
+    /// README), `http://` or `https://`.
+    pub database_url: String,
+    pub insecure_skip_verify: bool,
+    pub ca_cert: bool,
+    pub debug: bool,
+    pub compress: bool,
+    pub commit_interval: Duration,
+}
+
+/// `aggregation`: flowctl's own keys for where it departs from the reference; each default is
+/// flowctl's behaviour, `false` restores Antrea's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Aggregation {
+    /// An inter-Node half whose other half never arrives is exported at expiry and counted,
+    /// instead of being deleted unexported after two retries.
+    pub export_unmatched: bool,
+    /// Every record counts, also a second one from the same Node within one second (the
+    /// reference ignores records whose end second is not later than the last one's).
+    pub count_same_second: bool,
+    /// Flows tracked at most; past this new flows are exported at once, unaggregated, and counted.
+    pub max_flows: usize,
+}
+
 /// The whole file, with Antrea's defaults for what it leaves out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AggregatorConfig {
@@ -75,10 +131,11 @@ pub struct AggregatorConfig {
     pub pod_labels: bool,
     pub api_port: u16,
     pub flow_collector: FlowCollector,
-    pub clickhouse_enable: bool,
+    pub clickhouse: ClickHouse,
     pub s3_uploader_enable: bool,
-    pub flow_logger_enable: bool,
+    pub flow_logger: FlowLogger,
     pub flow_stream_service_enable: bool,
+    pub aggregation: Aggregation,
     pub record_buffer_size: usize,
     /// `""`: the cluster's UUID.
     pub cluster_id: String,
@@ -105,10 +162,29 @@ impl Default for AggregatorConfig {
                 include_k8s_names: true,
                 include_k8s_uids: false,
             },
-            clickhouse_enable: false,
+            clickhouse: ClickHouse {
+                enable: false,
+                database: "default".into(),
+                database_url: "tcp://clickhouse-clickhouse.flow-visibility.svc:9000".into(),
+                insecure_skip_verify: false,
+                ca_cert: false,
+                debug: false,
+                compress: true,
+                commit_interval: Duration::from_secs(8),
+            },
             s3_uploader_enable: false,
-            flow_logger_enable: false,
+            flow_logger: FlowLogger {
+                enable: false,
+                path: std::env::temp_dir().join("antrea-flows.log"),
+                max_size_mb: 100,
+                max_backups: 3,
+                max_age_days: 0,
+                compress: true,
+                filters: Vec::new(),
+                pretty_print: true,
+            },
             flow_stream_service_enable: false,
+            aggregation: Aggregation { export_unmatched: true, count_same_second: true, max_flows: 4 << 20 },
             record_buffer_size: 8192,
             cluster_id: String::new(),
         }
@@ -177,6 +253,10 @@ const KNOWN: &[&str] = &[
     "flowStreamService.enable",
     "recordBufferSize",
     "clusterID",
+    "aggregation",
+    "aggregation.exportUnmatched",
+    "aggregation.countSameSecondRecords",
+    "aggregation.maxFlows",
 ];
 
 /// A parsed file and the keys in it flowctl does not know.
@@ -287,10 +367,57 @@ impl AggregatorConfig {
                 include_k8s_names: r.bool("flowCollector.includeK8sNames")?.unwrap_or(fc.include_k8s_names),
                 include_k8s_uids: r.bool("flowCollector.includeK8sUIDs")?.unwrap_or(fc.include_k8s_uids),
             },
-            clickhouse_enable: r.bool("clickHouse.enable")?.unwrap_or(false),
+            clickhouse: {
+                let c = &d.clickhouse;
+                ClickHouse {
+                    enable: r.bool("clickHouse.enable")?.unwrap_or(c.enable),
+                    database: r.string("clickHouse.database")?.map_or_else(|| c.database.clone(), str::to_owned),
+                    database_url: r
+                        .string("clickHouse.databaseURL")?
+                        .map_or_else(|| c.database_url.clone(), str::to_owned),
+                    insecure_skip_verify: r
+                        .bool("clickHouse.tls.insecureSkipVerify")?
+                        .unwrap_or(c.insecure_skip_verify),
+                    ca_cert: r.bool("clickHouse.tls.caCert")?.unwrap_or(c.ca_cert),
+                    debug: r.bool("clickHouse.debug")?.unwrap_or(c.debug),
+                    compress: r.bool("clickHouse.compress")?.unwrap_or(c.compress),
+                    commit_interval: match r.string("clickHouse.commitInterval")? {
+                        None => c.commit_interval,
+                        Some(s) => {
+                            let d = duration("clickHouse.commitInterval", s)?;
+                            if d < Duration::from_secs(1) {
+                                return Err(InvalidValue::new("clickHouse.commitInterval", s, "at least 1s"));
+                            }
+                            d
+                        }
+                    },
+                }
+            },
             s3_uploader_enable: r.bool("s3Uploader.enable")?.unwrap_or(false),
-            flow_logger_enable: r.bool("flowLogger.enable")?.unwrap_or(false),
+            flow_logger: {
+                let l = &d.flow_logger;
+                FlowLogger {
+                    enable: r.bool("flowLogger.enable")?.unwrap_or(l.enable),
+                    path: r.string("flowLogger.path")?.map_or_else(|| l.path.clone(), Into::into),
+                    max_size_mb: r.uint("flowLogger.maxSize", 1, 1 << 20)?.unwrap_or(l.max_size_mb),
+                    max_backups: r
+                        .uint("flowLogger.maxBackups", 0, u32::MAX.into())?
+                        .map_or(l.max_backups, |n| n as u32),
+                    max_age_days: r.uint("flowLogger.maxAge", 0, u32::MAX.into())?.map_or(l.max_age_days, |n| n as u32),
+                    compress: r.bool("flowLogger.compress")?.unwrap_or(l.compress),
+                    filters: r.filters("flowLogger.filters")?,
+                    pretty_print: r.bool("flowLogger.prettyPrint")?.unwrap_or(l.pretty_print),
+                }
+            },
             flow_stream_service_enable: r.bool("flowStreamService.enable")?.unwrap_or(false),
+            aggregation: {
+                let a = &d.aggregation;
+                Aggregation {
+                    export_unmatched: r.bool("aggregation.exportUnmatched")?.unwrap_or(a.export_unmatched),
+                    count_same_second: r.bool("aggregation.countSameSecondRecords")?.unwrap_or(a.count_same_second),
+                    max_flows: r.uint("aggregation.maxFlows", 1, 1 << 32)?.map_or(a.max_flows, |n| n as usize),
+                }
+            },
             record_buffer_size: r
                 .uint("recordBufferSize", 1, 1 << 30)?
                 .map_or(d.record_buffer_size, |n| (n as usize).next_power_of_two()),
@@ -304,9 +431,9 @@ impl AggregatorConfig {
     pub fn validate(&self) -> Result<(), InvalidValue> {
         if self.mode == Mode::Proxy {
             for (key, on) in [
-                ("clickHouse.enable", self.clickhouse_enable),
+                ("clickHouse.enable", self.clickhouse.enable),
                 ("s3Uploader.enable", self.s3_uploader_enable),
-                ("flowLogger.enable", self.flow_logger_enable),
+                ("flowLogger.enable", self.flow_logger.enable),
             ] {
                 if on {
                     return Err(InvalidValue::new(
@@ -371,6 +498,47 @@ impl<'a> Reader<'a> {
             },
             Some(other) => Err(InvalidValue::new(path, kind(other), format!("an integer in {min}..={max}"))),
         }
+    }
+
+    /// `flowLogger.filters`: a list of mappings of action lists, the actions by name.
+    fn filters(&self, path: &str) -> Result<Vec<LogFilter>, InvalidValue> {
+        let expected = "a list of {ingressNetworkPolicyRuleActions, egressNetworkPolicyRuleActions} with values \
+                        None, Allow, Drop or Reject";
+        let list = match self.get(path) {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(list)) => list,
+            Some(other) => return Err(InvalidValue::new(path, kind(other), expected)),
+        };
+        let actions = |value: Option<&Value>, key: &str| -> Result<Vec<u8>, InvalidValue> {
+            let Some(value) = value else { return Ok(Vec::new()) };
+            let Value::Array(names) = value else { return Err(InvalidValue::new(key, kind(value), expected)) };
+            names
+                .iter()
+                .map(|n| match n.as_str() {
+                    Some("None") => Ok(0),
+                    Some("Allow") => Ok(1),
+                    Some("Drop") => Ok(2),
+                    Some("Reject") => Ok(3),
+                    _ => Err(InvalidValue::new(key, kind(n), "None, Allow, Drop or Reject")),
+                })
+                .collect()
+        };
+        list.iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let Value::Object(f) = f else { return Err(InvalidValue::new(&format!("{path}[{i}]"), kind(f), expected)) };
+                Ok(LogFilter {
+                    ingress_actions: actions(
+                        f.get("ingressNetworkPolicyRuleActions"),
+                        &format!("{path}[{i}].ingressNetworkPolicyRuleActions"),
+                    )?,
+                    egress_actions: actions(
+                        f.get("egressNetworkPolicyRuleActions"),
+                        &format!("{path}[{i}].egressNetworkPolicyRuleActions"),
+                    )?,
+                })
+            })
+            .collect()
     }
 
     /// Antrea rounds timeouts under a second up to one second.
@@ -495,6 +663,31 @@ clusterID: "c1"
         assert!(error("mode: Proxy\nflowLogger:\n  enable: true").starts_with("flowLogger.enable: true"));
         assert!(error("flowCollector:\n  enable: true").starts_with("flowCollector.address"));
         assert!(error("- a\n- b").contains("expected a mapping"));
+    }
+
+    #[test]
+    fn sink_sections_and_aggregation_keys_read_with_antreas_names() {
+        let text = "flowLogger:\n  enable: true\n  path: /var/log/flows.csv\n  maxSize: 5\n  maxBackups: 0\n  \
+                    compress: false\n  prettyPrint: false\n  filters:\n  - ingressNetworkPolicyRuleActions: [Drop, Reject]\n  \
+                    - egressNetworkPolicyRuleActions: [Drop]\nclickHouse:\n  enable: true\n  databaseURL: http://ch:8123\n  \
+                    commitInterval: 2s\naggregation:\n  exportUnmatched: false\n";
+        let c = AggregatorConfig::parse(text).unwrap().config;
+        let l = &c.flow_logger;
+        assert!(l.enable && !l.compress && !l.pretty_print);
+        assert_eq!((l.path.to_str().unwrap(), l.max_size_mb, l.max_backups), ("/var/log/flows.csv", 5, 0));
+        assert_eq!(
+            l.filters,
+            [
+                LogFilter { ingress_actions: vec![2, 3], egress_actions: vec![] },
+                LogFilter { ingress_actions: vec![], egress_actions: vec![2] }
+            ]
+        );
+        assert_eq!(c.clickhouse.database_url, "http://ch:8123");
+        assert_eq!(c.clickhouse.commit_interval, Duration::from_secs(2));
+        assert_eq!(c.clickhouse.database, "default");
+        assert!(!c.aggregation.export_unmatched && c.aggregation.count_same_second);
+        assert!(error("clickHouse:\n  commitInterval: 500ms").contains("at least 1s"));
+        assert!(error("flowLogger:\n  filters:\n  - ingressNetworkPolicyRuleActions: [Deny]").contains("[0]"));
     }
 
     #[test]

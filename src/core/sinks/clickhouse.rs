@@ -1,0 +1,1 @@
+//! ClickHouse (issue #6).

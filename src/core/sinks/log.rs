@@ -1,0 +1,1 @@
+//! The CSV flow log (issue #6).
