@@ -3,6 +3,7 @@
 //! `flowctl get recordmetrics` prints, in antctl's format.
 
 pub mod proxy;
+pub mod store;
 mod record_metrics;
 
 pub use record_metrics::RecordMetrics;
