@@ -11,30 +11,51 @@ use tracing::{info, warn};
 
 use super::super::listen::ListenerArgs;
 use super::super::{ExitStatus, GlobalArgs};
-use crate::core::aggregator::{fnv1_32, proxy};
+use crate::core::aggregator::store::StoreConfig;
+use crate::core::aggregator::{aggregate, fnv1_32, proxy};
 use crate::core::collector::CollectorConfig;
 use crate::core::config::aggregator::{AggregatorConfig, IngestProtocol, Mode, RecordFormat};
 use crate::core::exporter::{ExporterConfig, Format, Profile};
 use crate::core::flow::LayoutOptions;
 use crate::core::ipfix::DecoderConfig;
 use crate::core::k8s;
+use crate::core::sinks::{SinkHandle, clickhouse, log};
 use crate::core::transport::certs::{self, CertsRequest};
 use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint, ServerTls};
 
-/// Run the Flow Aggregator (proxy mode): forward every record with its exporter's identity
+/// Run the Flow Aggregator: correlate the source- and destination-Node records of each connection
+/// (aggregate mode), or forward every record with its exporter's identity (proxy mode)
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
+    flowctl run aggregator -l tcp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp --flow-log /var/log/flows.csv\n  \
     flowctl run aggregator --mode proxy -l udp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp\n  \
     flowctl run aggregator --config /etc/flow-aggregator/flow-aggregator.conf --kubeconfig ~/.kube/config\n  \
-    flowctl get recordmetrics --server http://127.0.0.1:10348")]
+    flowctl get flowrecords --server http://127.0.0.1:10348")]
 pub struct AggregatorArgs {
     /// Antrea's flow-aggregator.conf (YAML); flags given here override its keys
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// What to do with records (the file's `mode`). Aggregate mode arrives with issue #6
+    /// What to do with records (the file's `mode`) [default: aggregate]
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
+
+    /// Aggregate mode: export a flow at least this often while it is active (activeFlowRecordTimeout)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub active_timeout: Option<Duration>,
+
+    /// Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub inactive_timeout: Option<Duration>,
+
+    /// Aggregate mode: write the CSV flow log here (enables flowLogger)
+    #[arg(long, value_name = "FILE")]
+    pub flow_log: Option<PathBuf>,
+
+    /// Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse;
+    /// credentials from CH_USERNAME / CH_PASSWORD)
+    #[arg(long, value_name = "URL")]
+    pub clickhouse: Option<String>,
 
     /// Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT
     #[arg(short, long = "listen", value_name = "URL")]
@@ -103,6 +124,8 @@ pub struct AggregatorArgs {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ModeArg {
+    /// Correlate the two Nodes' records of each connection and export the flow
+    Aggregate,
     /// Forward every record at once, statelessly
     Proxy,
 }
@@ -129,14 +152,22 @@ pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSta
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let opts = options(args).await?;
-        proxy::run(opts, crate::commands::collect::shutdown_signal(None)).await
+        let shutdown = crate::commands::collect::shutdown_signal(None);
+        match options(args).await? {
+            Options::Proxy(opts) => proxy::run(opts, shutdown).await.map(drop),
+            Options::Aggregate(opts) => aggregate::run(*opts, shutdown).await.map(drop),
+        }
     })?;
     Ok(ExitStatus::Success)
 }
 
+enum Options {
+    Proxy(proxy::ProxyOptions),
+    Aggregate(Box<aggregate::AggregateOptions>),
+}
+
 /// The file, then the flags over it, validated.
-async fn options(args: AggregatorArgs) -> anyhow::Result<proxy::ProxyOptions> {
+async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
     let mut config = match &args.config {
         Some(path) => {
             let loaded = AggregatorConfig::load(path)?;
@@ -145,14 +176,27 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<proxy::ProxyOptions> {
             }
             loaded.config
         }
-        // Until aggregate mode exists (issue #6), no file means proxy mode.
-        None => AggregatorConfig { mode: Mode::Proxy, ..AggregatorConfig::default() },
+        None => AggregatorConfig::default(),
     };
-    if args.mode.is_some() {
-        config.mode = Mode::Proxy;
+    match args.mode {
+        Some(ModeArg::Aggregate) => config.mode = Mode::Aggregate,
+        Some(ModeArg::Proxy) => config.mode = Mode::Proxy,
+        None => {}
     }
-    if config.mode == Mode::Aggregate {
-        anyhow::bail!("mode: Aggregate is not available yet (issue #6); set mode: Proxy or pass --mode proxy");
+    // Under a second is a second, as in the file.
+    if let Some(t) = args.active_timeout {
+        config.active_flow_record_timeout = t.max(Duration::from_secs(1));
+    }
+    if let Some(t) = args.inactive_timeout {
+        config.inactive_flow_record_timeout = t.max(Duration::from_secs(1));
+    }
+    if let Some(path) = &args.flow_log {
+        config.flow_logger.enable = true;
+        config.flow_logger.path = path.clone();
+    }
+    if let Some(url) = &args.clickhouse {
+        config.clickhouse.enable = true;
+        config.clickhouse.database_url = url.clone();
     }
     let fc = &mut config.flow_collector;
     if let Some(address) = &args.flow_collector {
@@ -249,17 +293,55 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<proxy::ProxyOptions> {
     } else {
         None
     };
-    Ok(proxy::ProxyOptions {
+    let layout = LayoutOptions { include_names: fc.include_k8s_names, include_uids: fc.include_k8s_uids };
+    let api_addr = Some(args.metrics_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], config.api_port))));
+    if config.mode == Mode::Proxy {
+        return Ok(Options::Proxy(proxy::ProxyOptions {
+            collector,
+            exporter,
+            cluster_id: config.cluster_id,
+            pod_labels: config.pod_labels,
+            layout,
+            pods,
+            api_addr,
+            drain: Duration::from_secs(30),
+        }));
+    }
+    let mut sinks = Vec::new();
+    if config.flow_logger.enable {
+        let sink = log::LogSink::open(&config.flow_logger)?;
+        info!("flow log: {}", config.flow_logger.path.display());
+        sinks.push(SinkHandle::spawn("log", SINK_QUEUE_BATCHES, sink)?);
+    }
+    if config.clickhouse.enable {
+        let sink = clickhouse::ClickHouseSink::new(&config.clickhouse, clickhouse::Credentials::from_env()?)?;
+        info!("ClickHouse: {} database {}", config.clickhouse.database_url, config.clickhouse.database);
+        sinks.push(SinkHandle::spawn("clickhouse", SINK_QUEUE_BATCHES, sink)?);
+    }
+    let secs = |d: Duration| d.as_secs().clamp(1, u64::from(u32::MAX / 2)) as u32;
+    let a = &config.aggregation;
+    Ok(Options::Aggregate(Box::new(aggregate::AggregateOptions {
         collector,
         exporter,
+        sinks,
+        store: StoreConfig {
+            active_timeout: secs(config.active_flow_record_timeout),
+            inactive_timeout: secs(config.inactive_flow_record_timeout),
+            export_unmatched: a.export_unmatched,
+            count_same_second: a.count_same_second,
+            max_flows: a.max_flows,
+        },
         cluster_id: config.cluster_id,
         pod_labels: config.pod_labels,
-        layout: LayoutOptions { include_names: fc.include_k8s_names, include_uids: fc.include_k8s_uids },
+        layout,
         pods,
-        api_addr: Some(args.metrics_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], config.api_port)))),
+        api_addr,
         drain: Duration::from_secs(30),
-    })
+    })))
 }
+
+/// Expiry ticks a sink may fall behind before its batches are dropped (and counted).
+const SINK_QUEUE_BATCHES: usize = 64;
 
 /// aggregatorTransportProtocol as listeners on every address, port 4739.
 fn listen_for(protocol: IngestProtocol) -> Vec<Endpoint> {

@@ -2,7 +2,9 @@
 //! original exporter's identity; the record metrics (`RecordMetrics`) are what
 //! `flowctl get recordmetrics` prints, in antctl's format.
 
+pub mod aggregate;
 pub mod proxy;
+pub mod records;
 pub mod store;
 mod record_metrics;
 
