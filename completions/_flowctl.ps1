@@ -134,7 +134,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records')
-            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter''s identity (proxy mode)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -172,7 +172,11 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
         }
         'flowctl;run;aggregator' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Antrea''s flow-aggregator.conf (YAML); flags given here override its keys')
-            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'What to do with records (the file''s `mode`). Aggregate mode arrives with issue #6')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'What to do with records (the file''s `mode`) [default: aggregate]')
+            [CompletionResult]::new('--active-timeout', '--active-timeout', [CompletionResultType]::ParameterName, 'Aggregate mode: export a flow at least this often while it is active (activeFlowRecordTimeout)')
+            [CompletionResult]::new('--inactive-timeout', '--inactive-timeout', [CompletionResultType]::ParameterName, 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)')
+            [CompletionResult]::new('--flow-log', '--flow-log', [CompletionResultType]::ParameterName, 'Aggregate mode: write the CSV flow log here (enables flowLogger)')
+            [CompletionResult]::new('--clickhouse', '--clickhouse', [CompletionResultType]::ParameterName, 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
             [CompletionResult]::new('--cert-dir', '--cert-dir', [CompletionResultType]::ParameterName, 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)')
@@ -208,7 +212,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
         }
         'flowctl;run;help' {
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records')
-            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter''s identity (proxy mode)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -232,6 +236,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('recordmetrics', 'recordmetrics', [CompletionResultType]::ParameterValue, 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)')
+            [CompletionResult]::new('flowrecords', 'flowrecords', [CompletionResultType]::ParameterValue, 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -248,12 +253,34 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'flowctl;get;flowrecords' {
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr)')
+            [CompletionResult]::new('--srcip', '--srcip', [CompletionResultType]::ParameterName, 'Only flows from this source address')
+            [CompletionResult]::new('--dstip', '--dstip', [CompletionResultType]::ParameterName, 'Only flows to this destination address')
+            [CompletionResult]::new('--proto', '--proto', [CompletionResultType]::ParameterName, 'Only flows of this IP protocol number (6 TCP, 17 UDP)')
+            [CompletionResult]::new('--srcport', '--srcport', [CompletionResultType]::ParameterName, 'Only flows from this source port')
+            [CompletionResult]::new('--dstport', '--dstport', [CompletionResultType]::ParameterName, 'Only flows to this destination port')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'flowctl;get;help' {
             [CompletionResult]::new('recordmetrics', 'recordmetrics', [CompletionResultType]::ParameterValue, 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)')
+            [CompletionResult]::new('flowrecords', 'flowrecords', [CompletionResultType]::ParameterValue, 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'flowctl;get;help;recordmetrics' {
+            break
+        }
+        'flowctl;get;help;flowrecords' {
             break
         }
         'flowctl;get;help;help' {
@@ -350,7 +377,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
         }
         'flowctl;help;run' {
             [CompletionResult]::new('agent', 'agent', [CompletionResultType]::ParameterValue, 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records')
-            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity')
+            [CompletionResult]::new('aggregator', 'aggregator', [CompletionResultType]::ParameterValue, 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter''s identity (proxy mode)')
             break
         }
         'flowctl;help;run;agent' {
@@ -361,9 +388,13 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
         }
         'flowctl;help;get' {
             [CompletionResult]::new('recordmetrics', 'recordmetrics', [CompletionResultType]::ParameterValue, 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)')
+            [CompletionResult]::new('flowrecords', 'flowrecords', [CompletionResultType]::ParameterValue, 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)')
             break
         }
         'flowctl;help;get;recordmetrics' {
+            break
+        }
+        'flowctl;help;get;flowrecords' {
             break
         }
         'flowctl;help;certs' {

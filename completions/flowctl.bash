@@ -55,11 +55,17 @@ _flowctl() {
             flowctl__subcmd__certs__subcmd__help,help)
                 cmd="flowctl__subcmd__certs__subcmd__help__subcmd__help"
                 ;;
+            flowctl__subcmd__get,flowrecords)
+                cmd="flowctl__subcmd__get__subcmd__flowrecords"
+                ;;
             flowctl__subcmd__get,help)
                 cmd="flowctl__subcmd__get__subcmd__help"
                 ;;
             flowctl__subcmd__get,recordmetrics)
                 cmd="flowctl__subcmd__get__subcmd__recordmetrics"
+                ;;
+            flowctl__subcmd__get__subcmd__help,flowrecords)
+                cmd="flowctl__subcmd__get__subcmd__help__subcmd__flowrecords"
                 ;;
             flowctl__subcmd__get__subcmd__help,help)
                 cmd="flowctl__subcmd__get__subcmd__help__subcmd__help"
@@ -96,6 +102,9 @@ _flowctl() {
                 ;;
             flowctl__subcmd__help__subcmd__certs,create)
                 cmd="flowctl__subcmd__help__subcmd__certs__subcmd__create"
+                ;;
+            flowctl__subcmd__help__subcmd__get,flowrecords)
+                cmd="flowctl__subcmd__help__subcmd__get__subcmd__flowrecords"
                 ;;
             flowctl__subcmd__help__subcmd__get,recordmetrics)
                 cmd="flowctl__subcmd__help__subcmd__get__subcmd__recordmetrics"
@@ -475,7 +484,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__get)
-            opts="-o -v -h -V --output --verbose --log-format --help --version recordmetrics help"
+            opts="-o -v -h -V --output --verbose --log-format --help --version recordmetrics flowrecords help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,9 +509,73 @@ _flowctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        flowctl__subcmd__get__subcmd__help)
-            opts="recordmetrics help"
+        flowctl__subcmd__get__subcmd__flowrecords)
+            opts="-o -v -h -V --server --srcip --dstip --proto --srcport --dstport --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --srcip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dstip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --proto)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --srcport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dstport)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__get__subcmd__help)
+            opts="recordmetrics flowrecords help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__get__subcmd__help__subcmd__flowrecords)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -671,8 +744,22 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__help__subcmd__get)
-            opts="recordmetrics"
+            opts="recordmetrics flowrecords"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__get__subcmd__flowrecords)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -975,7 +1062,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__aggregator)
-            opts="-l -o -v -h -V --config --mode --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
+            opts="-l -o -v -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -986,7 +1073,23 @@ _flowctl() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "proxy" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "aggregate proxy" -- "${cur}"))
+                    return 0
+                    ;;
+                --active-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inactive-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --flow-log)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --clickhouse)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --listen)

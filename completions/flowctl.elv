@@ -127,7 +127,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand agent 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
-            cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+            cand aggregator 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter''s identity (proxy mode)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;run;agent'= {
@@ -163,7 +163,11 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;run;aggregator'= {
             cand --config 'Antrea''s flow-aggregator.conf (YAML); flags given here override its keys'
-            cand --mode 'What to do with records (the file''s `mode`). Aggregate mode arrives with issue #6'
+            cand --mode 'What to do with records (the file''s `mode`) [default: aggregate]'
+            cand --active-timeout 'Aggregate mode: export a flow at least this often while it is active (activeFlowRecordTimeout)'
+            cand --inactive-timeout 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)'
+            cand --flow-log 'Aggregate mode: write the CSV flow log here (enables flowLogger)'
+            cand --clickhouse 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)'
             cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
             cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
             cand --cert-dir 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)'
@@ -198,7 +202,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;run;help'= {
             cand agent 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
-            cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+            cand aggregator 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter''s identity (proxy mode)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;run;help;agent'= {
@@ -218,6 +222,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
             cand recordmetrics 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+            cand flowrecords 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;get;recordmetrics'= {
@@ -232,11 +237,31 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'flowctl;get;flowrecords'= {
+            cand --server 'The aggregator''s API (its --metrics-addr)'
+            cand --srcip 'Only flows from this source address'
+            cand --dstip 'Only flows to this destination address'
+            cand --proto 'Only flows of this IP protocol number (6 TCP, 17 UDP)'
+            cand --srcport 'Only flows from this source port'
+            cand --dstport 'Only flows to this destination port'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'flowctl;get;help'= {
             cand recordmetrics 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+            cand flowrecords 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;get;help;recordmetrics'= {
+        }
+        &'flowctl;get;help;flowrecords'= {
         }
         &'flowctl;get;help;help'= {
         }
@@ -320,7 +345,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;help;run'= {
             cand agent 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
-            cand aggregator 'Run the Flow Aggregator (proxy mode): forward every record with its exporter''s identity'
+            cand aggregator 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter''s identity (proxy mode)'
         }
         &'flowctl;help;run;agent'= {
         }
@@ -328,8 +353,11 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;help;get'= {
             cand recordmetrics 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+            cand flowrecords 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
         }
         &'flowctl;help;get;recordmetrics'= {
+        }
+        &'flowctl;help;get;flowrecords'= {
         }
         &'flowctl;help;certs'= {
             cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

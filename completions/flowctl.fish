@@ -117,7 +117,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "aggregator" -d 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter\'s identity (proxy mode)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l config -d 'Antrea\'s antrea-agent.conf (YAML); its flowExporter section is read, flags override it' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l collector -d 'Where to export, HOST:PORT[:tcp|udp|tls] (flowCollectorAddr; NAMESPACE/SERVICE needs Kubernetes)' -r
@@ -150,7 +150,12 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l config -d 'Antrea\'s flow-aggregator.conf (YAML); flags given here override its keys' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l mode -d 'What to do with records (the file\'s `mode`). Aggregate mode arrives with issue #6' -r -f -a "proxy\t'Forward every record at once, statelessly'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l mode -d 'What to do with records (the file\'s `mode`) [default: aggregate]' -r -f -a "aggregate\t'Correlate the two Nodes\' records of each connection and export the flow'
+proxy\t'Forward every record at once, statelessly'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l active-timeout -d 'Aggregate mode: export a flow at least this often while it is active (activeFlowRecordTimeout)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l inactive-timeout -d 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-log -d 'Aggregate mode: write the CSV flow log here (enables flowLogger)' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l clickhouse -d 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s l -l listen -d 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l cert-dir -d 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector -d 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)' -r
@@ -184,19 +189,20 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "aggregator" -d 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter\'s identity (proxy mode)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
 yaml\t'The same objects as a YAML sequence'"
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "flowrecords" -d 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l server -d 'The aggregator\'s API (its --metrics-addr)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
@@ -207,7 +213,23 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l server -d 'The aggregator\'s API (its --metrics-addr)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l srcip -d 'Only flows from this source address' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l dstip -d 'Only flows to this destination address' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l proto -d 'Only flows of this IP protocol number (6 TCP, 17 UDP)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l srcport -d 'Only flows from this source port' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l dstport -d 'Only flows to this destination port' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "flowrecords" -d 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
@@ -266,6 +288,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_see
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "generate-docs"
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator (proxy mode): forward every record with its exporter\'s identity'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter\'s identity (proxy mode)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "flowrecords" -d 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

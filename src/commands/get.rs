@@ -4,7 +4,10 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{ExitStatus, GlobalArgs};
+use std::net::IpAddr;
+
 use crate::core::aggregator::RecordMetrics;
+use crate::core::aggregator::records::{self, RecordQuery};
 use crate::core::output::OutputFormat;
 
 /// Query a running aggregator
@@ -20,6 +23,32 @@ pub enum What {
     #[command(after_help = "Examples:\n  flowctl get recordmetrics\n  \
                             flowctl get recordmetrics --server http://10.0.0.5:10348 -o json")]
     Recordmetrics(ServerArgs),
+    /// The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)
+    #[command(after_help = "Examples:\n  flowctl get flowrecords\n  \
+                            flowctl get flowrecords --srcip 10.10.0.5 --dstport 8080 -o json\n  \
+                            flowctl get flowrecords --server http://10.0.0.5:10348 -o yaml")]
+    Flowrecords(FlowRecordsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FlowRecordsArgs {
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Only flows from this source address
+    #[arg(long, value_name = "IP")]
+    pub srcip: Option<IpAddr>,
+    /// Only flows to this destination address
+    #[arg(long, value_name = "IP")]
+    pub dstip: Option<IpAddr>,
+    /// Only flows of this IP protocol number (6 TCP, 17 UDP)
+    #[arg(long, value_name = "N")]
+    pub proto: Option<u8>,
+    /// Only flows from this source port
+    #[arg(long, value_name = "N")]
+    pub srcport: Option<u16>,
+    /// Only flows to this destination port
+    #[arg(long, value_name = "N")]
+    pub dstport: Option<u16>,
 }
 
 #[derive(Debug, Args)]
@@ -33,20 +62,56 @@ pub fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match args.what {
         What::Recordmetrics(server) => {
             let url = format!("{}/recordmetrics", server.server.trim_end_matches('/'));
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .context("starting the async runtime")?;
-            let metrics: RecordMetrics = runtime.block_on(async {
-                let response = reqwest::get(&url).await.with_context(|| format!("cannot reach {url}"))?;
-                let status = response.status();
-                anyhow::ensure!(status.is_success(), "{url} answered {status}");
-                response.json().await.with_context(|| format!("{url} did not answer with record metrics"))
-            })?;
+            let metrics: RecordMetrics = fetch(&url, "record metrics")?;
             print(&metrics, global.output_format())?;
+        }
+        What::Flowrecords(a) => {
+            let query = RecordQuery {
+                source: a.srcip,
+                destination: a.dstip,
+                protocol: a.proto,
+                source_port: a.srcport,
+                destination_port: a.dstport,
+            };
+            let url = format!("{}/flowrecords?{}", a.server.server.trim_end_matches('/'), query.to_query_string());
+            let flows: Vec<serde_json::Value> = fetch(&url, "flow records")?;
+            print_records(&flows, global.output_format())?;
         }
     }
     Ok(ExitStatus::Success)
+}
+
+fn fetch<T: serde::de::DeserializeOwned>(url: &str, what: &str) -> anyhow::Result<T> {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.with_context(|| format!("cannot reach {url}"))?;
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            anyhow::bail!("{url} answered {status}: {}", text.trim());
+        }
+        response.json().await.with_context(|| format!("{url} did not answer with {what}"))
+    })
+}
+
+fn print_records(flows: &[serde_json::Value], format: OutputFormat) -> anyhow::Result<()> {
+    let text = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(flows)? + "\n",
+        OutputFormat::Yaml => serde_saphyr::to_string(&flows)?,
+        OutputFormat::Table | OutputFormat::Wide => {
+            let mut table = comfy_table::Table::new();
+            table.load_style(comfy_table::presets::NOTHING);
+            table.set_header(records::COLUMNS);
+            for f in flows {
+                table.add_row(records::row(f));
+            }
+            format!("{}\n", table.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
+        }
+    };
+    use std::io::Write;
+    std::io::stdout().write_all(text.as_bytes())?;
+    Ok(())
 }
 
 fn print(m: &RecordMetrics, format: OutputFormat) -> anyhow::Result<()> {

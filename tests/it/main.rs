@@ -1,6 +1,7 @@
 //! Integration tests: one test binary (one link step on a 2-core machine), one module per area.
 
 mod agent;
+mod aggregate;
 mod cli;
 mod codec;
 mod collect;

@@ -154,7 +154,7 @@ pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSta
     runtime.block_on(async move {
         let shutdown = crate::commands::collect::shutdown_signal(None);
         match options(args).await? {
-            Options::Proxy(opts) => proxy::run(opts, shutdown).await.map(drop),
+            Options::Proxy(opts) => proxy::run(*opts, shutdown).await.map(drop),
             Options::Aggregate(opts) => aggregate::run(*opts, shutdown).await.map(drop),
         }
     })?;
@@ -162,7 +162,7 @@ pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSta
 }
 
 enum Options {
-    Proxy(proxy::ProxyOptions),
+    Proxy(Box<proxy::ProxyOptions>),
     Aggregate(Box<aggregate::AggregateOptions>),
 }
 
@@ -296,7 +296,7 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
     let layout = LayoutOptions { include_names: fc.include_k8s_names, include_uids: fc.include_k8s_uids };
     let api_addr = Some(args.metrics_addr.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], config.api_port))));
     if config.mode == Mode::Proxy {
-        return Ok(Options::Proxy(proxy::ProxyOptions {
+        return Ok(Options::Proxy(Box::new(proxy::ProxyOptions {
             collector,
             exporter,
             cluster_id: config.cluster_id,
@@ -305,7 +305,7 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
             pods,
             api_addr,
             drain: Duration::from_secs(30),
-        }));
+        })));
     }
     let mut sinks = Vec::new();
     if config.flow_logger.enable {

@@ -16,13 +16,13 @@ pub struct RunArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Service {
-    Agent(agent::AgentArgs),
-    Aggregator(aggregator::AggregatorArgs),
+    Agent(Box<agent::AgentArgs>),
+    Aggregator(Box<aggregator::AggregatorArgs>),
 }
 
 pub fn run(args: RunArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match args.service {
-        Service::Agent(a) => agent::run(a, global),
-        Service::Aggregator(a) => aggregator::run(a, global),
+        Service::Agent(a) => agent::run(*a, global),
+        Service::Aggregator(a) => aggregator::run(*a, global),
     }
 }

@@ -21,7 +21,9 @@ use super::RecordMetrics;
 use super::records::{RecordQuery, record_json};
 use super::store::{AggregationStore, StoreConfig};
 use crate::core::collector::{Board, CollectingProcess, CollectorConfig, RecordSink, SinkFactory};
-use crate::core::exporter::{ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, RecordBatch, TemplateSet};
+use crate::core::exporter::{
+    ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, RecordBatch, TemplateSet,
+};
 use crate::core::flow::{FLOW_TYPE_INTER_NODE, Flow, FlowReader, FlowWriter, Layout, LayoutOptions};
 use crate::core::ipfix::Template;
 use crate::core::ipfix::decoder::RecordRef;
@@ -312,10 +314,9 @@ impl Live {
             metrics::counter(r, "records_exported", "Aggregated records produced", load(&s.produced));
             metrics::gauge(r, "flows", "Flows tracked", s.store.len() as i64);
             for (name, sc) in self.sinks.iter() {
-                let r = registry.sub_registry_with_prefix("sink").sub_registry_with_label((
-                    std::borrow::Cow::Borrowed("sink"),
-                    std::borrow::Cow::Borrowed(*name),
-                ));
+                let r = registry
+                    .sub_registry_with_prefix("sink")
+                    .sub_registry_with_label((std::borrow::Cow::Borrowed("sink"), std::borrow::Cow::Borrowed(*name)));
                 metrics::counter(r, "records_offered", "Records handed to the sink", load(&sc.offered));
                 metrics::counter(r, "records_written", "Records the sink wrote", load(&sc.written));
                 metrics::counter(r, "records_filtered", "Records the sink's filters left out", load(&sc.filtered));

@@ -1,12 +1,13 @@
-//! The Flow Aggregator engines. Proxy mode (`proxy`) forwards every record statelessly with the
+//! The Flow Aggregator engines. Aggregate mode (`aggregate`, over the `store`) correlates the two
+//! Nodes' records of each connection; proxy mode (`proxy`) forwards every record statelessly with the
 //! original exporter's identity; the record metrics (`RecordMetrics`) are what
 //! `flowctl get recordmetrics` prints, in antctl's format.
 
 pub mod aggregate;
 pub mod proxy;
+mod record_metrics;
 pub mod records;
 pub mod store;
-mod record_metrics;
 
 pub use record_metrics::RecordMetrics;
 

@@ -36,7 +36,9 @@ impl RecordQuery {
                 "proto" => q.protocol = value::<u8>(k, v)?.filter(|&p| p != 0),
                 "srcport" => q.source_port = value::<u16>(k, v)?.filter(|&p| p != 0),
                 "dstport" => q.destination_port = value::<u16>(k, v)?.filter(|&p| p != 0),
-                other => return Err(format!("unknown parameter {other:?}; expected srcip, dstip, proto, srcport, dstport")),
+                other => {
+                    return Err(format!("unknown parameter {other:?}; expected srcip, dstip, proto, srcport, dstport"));
+                }
             }
         }
         Ok(q)

@@ -134,13 +134,9 @@ impl FlowKey {
     /// a from-external flow, keyed on the SNAT address the destination Node sees as source.
     pub fn of(flow: &Flow) -> Self {
         match (is_ingress_node_from_external(flow), flow.proxy_snat_ip) {
-            (true, Some(snat)) => FlowKey::new(
-                snat,
-                flow.destination_address,
-                flow.proxy_snat_port,
-                flow.destination_port,
-                flow.protocol,
-            ),
+            (true, Some(snat)) => {
+                FlowKey::new(snat, flow.destination_address, flow.proxy_snat_port, flow.destination_port, flow.protocol)
+            }
             _ => FlowKey::new(
                 flow.source_address,
                 flow.destination_address,
@@ -727,7 +723,7 @@ impl Shard {
 /// The counters of a record as one side's first report.
 fn side_of(record: &Flow) -> Side {
     let seconds = u64::from(record.flow_end.saturating_sub(record.flow_start));
-    let rate = |octets: u64| if seconds == 0 { 0 } else { octets.saturating_mul(8) / seconds };
+    let rate = |octets: u64| octets.saturating_mul(8).checked_div(seconds).unwrap_or(0);
     Side {
         packet_total: record.packet_total,
         octet_total: record.octet_total,
@@ -763,10 +759,12 @@ fn aggregate(state: &mut State, record: &Flow, sides: &[usize], tcp_state: u16, 
         counted = true;
         if newer {
             let seconds = u64::from(record.flow_end.saturating_sub(previous_end));
-            if seconds > 0 {
-                side.throughput = record.octet_total.saturating_sub(side.octet_total).saturating_mul(8) / seconds;
-                side.reverse_throughput =
-                    record.reverse_octet_total.saturating_sub(side.reverse_octet_total).saturating_mul(8) / seconds;
+            let rate = |now: u64, before: u64| now.saturating_sub(before).saturating_mul(8).checked_div(seconds);
+            if let Some(t) = rate(record.octet_total, side.octet_total) {
+                side.throughput = t;
+            }
+            if let Some(t) = rate(record.reverse_octet_total, side.reverse_octet_total) {
+                side.reverse_throughput = t;
             }
             side.end = record.flow_end;
         }

@@ -526,7 +526,9 @@ impl<'a> Reader<'a> {
         list.iter()
             .enumerate()
             .map(|(i, f)| {
-                let Value::Object(f) = f else { return Err(InvalidValue::new(&format!("{path}[{i}]"), kind(f), expected)) };
+                let Value::Object(f) = f else {
+                    return Err(InvalidValue::new(&format!("{path}[{i}]"), kind(f), expected));
+                };
                 Ok(LogFilter {
                     ingress_actions: actions(
                         f.get("ingressNetworkPolicyRuleActions"),

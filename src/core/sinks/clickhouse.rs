@@ -161,9 +161,8 @@ impl Credentials {
 /// The HTTP endpoint of `databaseURL`: `http://HOST:PORT`. The native protocol (`tcp://`,
 /// `tls://`) is not spoken; such a URL is an error saying what to use instead.
 pub fn endpoint(url: &str) -> anyhow::Result<String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .with_context(|| format!("clickHouse.databaseURL {url:?}: expected http://HOST:PORT"))?;
+    let (scheme, rest) =
+        url.split_once("://").with_context(|| format!("clickHouse.databaseURL {url:?}: expected http://HOST:PORT"))?;
     anyhow::ensure!(
         !rest.is_empty() && !rest.contains(['/', '?', '@']),
         "clickHouse.databaseURL {url:?}: expected http://HOST:PORT, with no path, query or user"

@@ -299,7 +299,13 @@ impl LogSink {
     pub fn open(config: &FlowLogger) -> anyhow::Result<Self> {
         let file = RotatingFile::open(config)
             .map_err(|e| anyhow::anyhow!("flowLogger.path {}: {e}", config.path.display()))?;
-        Ok(LogSink { file, filters: config.filters.clone(), pretty: config.pretty_print, line: Vec::new(), buffered: 0 })
+        Ok(LogSink {
+            file,
+            filters: config.filters.clone(),
+            pretty: config.pretty_print,
+            line: Vec::new(),
+            buffered: 0,
+        })
     }
 
     fn flush(&mut self, counters: &SinkCounters) {
@@ -405,8 +411,8 @@ mod tests {
         f.ingress_rule_action = 2;
         f.egress_rule_action = 1;
         assert!(passes(&[], &f));
-        assert!(passes(&[drop_in.clone()], &f));
-        assert!(!passes(&[drop_both.clone()], &f));
+        assert!(passes(std::slice::from_ref(&drop_in), &f));
+        assert!(!passes(std::slice::from_ref(&drop_both), &f));
         assert!(passes(&[drop_both, drop_in], &f));
     }
 
@@ -442,8 +448,10 @@ mod tests {
         assert_eq!(counters.written.load(Ordering::Relaxed), 20_000);
         assert_eq!(counters.filtered.load(Ordering::Relaxed), 1);
         assert_eq!(counters.pending(), 0);
-        let mut names: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         assert_eq!(names.len(), 3, "the live file and two backups: {names:?}");
         assert!(names.iter().filter(|n| n.starts_with("flows-") && n.ends_with(".csv.gz")).count() == 2, "{names:?}");

@@ -277,7 +277,8 @@ fn from_external_halves_meet_on_the_snat_address_and_keep_the_external_client() 
     assert_eq!(FlowKey::of(&ingress), FlowKey::of(&pod_node_half()));
     for ingress_first in [true, false] {
         let s = store();
-        let (a, b) = if ingress_first { (ingress_node_half(), pod_node_half()) } else { (pod_node_half(), ingress_node_half()) };
+        let (a, b) =
+            if ingress_first { (ingress_node_half(), pod_node_half()) } else { (pod_node_half(), ingress_node_half()) };
         observe(&s, &a, 100);
         observe(&s, &b, 100);
         let out = expire(&s, 101);
