@@ -479,18 +479,27 @@ pub async fn run(
     Ok(summary)
 }
 
-/// One expiry tick; at the last one every flow with unexported data goes out.
+/// One expiry tick, shard by shard so what goes out at once stays small; at the last one every
+/// flow with unexported data goes out.
 fn tick(shared: &Shared, outlet: &mut Outlet, out: &mut Vec<Flow>, last: bool) {
+    let mut emit = |out: &mut Vec<Flow>| {
+        shared.produced.fetch_add(out.len() as u64, Ordering::Relaxed);
+        outlet.send(std::mem::take(out));
+    };
     if last {
         shared.store.drain(out);
+        emit(out);
     } else {
-        shared.store.expire(shared.now(), out);
+        let now = shared.now();
+        for shard in 0..AggregationStore::shards() {
+            shared.store.expire_shard(shard, now, out);
+            emit(out);
+        }
     }
     if let Ok(mut overflow) = shared.overflow.lock() {
         out.append(&mut overflow);
     }
-    shared.produced.fetch_add(out.len() as u64, Ordering::Relaxed);
-    outlet.send(std::mem::take(out));
+    emit(out);
 }
 
 async fn serve_api(addr: SocketAddr, live: Live) -> std::io::Result<(tokio::task::JoinHandle<()>, SocketAddr)> {

@@ -401,7 +401,10 @@ struct Shard {
     ready: Vec<u32>,
     metas: Interner,
     tcp_states: Vec<Box<str>>,
+    /// Reused for the metadata of a record being interned or merged, keeping their strings'
+    /// capacity.
     scratch: Flow,
+    incoming: Flow,
 }
 
 impl Shard {
@@ -529,10 +532,11 @@ impl Shard {
         if (waiting && (other_half || !needs)) || late_ingress {
             // The other Node's half (or a half that needs no partner): merge what it knows.
             let mut scratch = std::mem::take(&mut self.scratch);
-            scratch.clone_from(self.metas.get(state.meta));
-            let mut incoming = Flow::default();
+            let mut incoming = std::mem::take(&mut self.incoming);
+            meta_copy(self.metas.get(state.meta), &mut scratch);
             meta_of(record, &mut incoming);
             meta_merge(&incoming, &mut scratch);
+            self.incoming = incoming;
             if is_ingress_node_from_external(record) {
                 scratch.flow_type = FLOW_TYPE_FROM_EXTERNAL;
             }
@@ -788,6 +792,12 @@ fn aggregate(state: &mut State, record: &Flow, sides: &[usize], tcp_state: u16, 
     counted
 }
 
+/// The shard of a key's hash: bits the shard's own table uses neither for its bucket (the low
+/// bits) nor for its tag (the top seven), so neither loses entropy within a shard.
+fn shard_of(hash: u64) -> usize {
+    (hash >> 32) as usize % SHARDS
+}
+
 /// The flows of aggregate mode, sharded by key.
 pub struct AggregationStore {
     config: StoreConfig,
@@ -826,15 +836,13 @@ impl AggregationStore {
         }
         let key = FlowKey::of(record);
         let hash = self.hasher.hash_one(key);
-        let shard = (hash >> 60) as usize % SHARDS;
-        self.shard(shard).observe(&self.ctx(), record, key, hash, now, overflow);
+        self.shard(shard_of(hash)).observe(&self.ctx(), record, key, hash, now, overflow);
     }
 
     /// Exports into `out` every flow due at `now` and forgets those that expired.
     pub fn expire(&self, now: u32, out: &mut Vec<Flow>) {
-        let ctx = self.ctx();
         for i in 0..SHARDS {
-            self.shard(i).expire(&ctx, now, out);
+            self.expire_shard(i, now, out);
         }
     }
 
@@ -874,7 +882,7 @@ impl AggregationStore {
     /// The flow kept under `key`, if any: the exact lookup of a query naming all five fields.
     pub fn record(&self, key: &FlowKey) -> Option<Flow> {
         let hash = self.hasher.hash_one(key);
-        let shard = self.shard((hash >> 60) as usize % SHARDS);
+        let shard = self.shard(shard_of(hash));
         let index = shard.find(key, hash)?;
         let mut flow = Flow::default();
         shard.fill(index, &mut flow);
@@ -897,6 +905,15 @@ impl AggregationStore {
     /// Bytes one tracked flow takes in a shard's slab.
     pub const fn state_bytes() -> usize {
         std::mem::size_of::<State>()
+    }
+
+    pub const fn shards() -> usize {
+        SHARDS
+    }
+
+    /// [`expire`](Self::expire) one shard at a time, so what goes out at once stays small.
+    pub fn expire_shard(&self, shard: usize, now: u32, out: &mut Vec<Flow>) {
+        self.shard(shard).expire(&self.ctx(), now, out);
     }
 }
 
