@@ -45,7 +45,7 @@ for n in "${counts[@]}"; do
   sink=$!
   started+=("$sink")
   sleep 0.5
-  taskset -c 1 "$flowctl" run aggregator -l "tcp://127.0.0.1:$in_port" --flow-collector "127.0.0.1:$out_port:tcp" \
+  ${AGG_PIN:-taskset -c 1} "$flowctl" run aggregator -l "tcp://127.0.0.1:$in_port" --flow-collector "127.0.0.1:$out_port:tcp" \
     --metrics-addr "127.0.0.1:$api_port" --cluster-id bench --active-timeout 10m --inactive-timeout 10m \
     2>"$dir/aggregator.err" &
   agg=$!

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ use crate::core::ipfix::decoder::RecordRef;
 use crate::core::k8s::PodStore;
 use crate::core::metrics;
 use crate::core::sinks::{Batch, SinkHandle};
+
+/// Records built and handed on at once at an expiry tick: their memory is reused, not piled up.
+const EXPORT_CHUNK: usize = 2048;
 
 /// Input templates whose reader a receiving sink remembers; past this the memory is cleared.
 const MAX_READERS: usize = 4096;
@@ -68,6 +71,9 @@ pub struct AggregateSummary {
 struct Shared {
     store: AggregationStore,
     started: Instant,
+    /// Seconds since `started`, kept by the expiry thread: reading the clock for every record
+    /// would cost more than the rest of its bookkeeping.
+    clock: AtomicU32,
     received: AtomicU64,
     /// Data records of templates with no Antrea element, and options records.
     not_antrea: AtomicU64,
@@ -79,7 +85,13 @@ struct Shared {
 
 impl Shared {
     fn now(&self) -> u32 {
-        self.started.elapsed().as_secs() as u32
+        self.clock.load(Ordering::Relaxed)
+    }
+
+    fn advance_clock(&self) -> u32 {
+        let now = self.started.elapsed().as_secs() as u32;
+        self.clock.store(now, Ordering::Relaxed);
+        now
     }
 }
 
@@ -312,6 +324,12 @@ impl Live {
                 load(&c.overflow),
             );
             metrics::counter(r, "records_exported", "Aggregated records produced", load(&s.produced));
+            metrics::counter(
+                r,
+                "packet_deltas_saturated",
+                "Per-Node packet deltas held at 2^32-1 between two exports of a flow",
+                load(&c.packet_delta_saturated),
+            );
             metrics::gauge(r, "flows", "Flows tracked", s.store.len() as i64);
             for (name, sc) in self.sinks.iter() {
                 let r = registry
@@ -362,6 +380,7 @@ pub async fn run(
     let shared = Arc::new(Shared {
         store: AggregationStore::new(opts.store),
         started: Instant::now(),
+        clock: AtomicU32::new(0),
         received: AtomicU64::new(0),
         not_antrea: AtomicU64::new(0),
         overflow: Mutex::new(Vec::new()),
@@ -424,6 +443,7 @@ pub async fn run(
                 while !stop.load(Ordering::Relaxed) {
                     let wait = next.saturating_duration_since(Instant::now());
                     std::thread::sleep(wait.min(Duration::from_millis(100)));
+                    shared.advance_clock();
                     if Instant::now() < next {
                         continue;
                     }
@@ -490,10 +510,9 @@ fn tick(shared: &Shared, outlet: &mut Outlet, out: &mut Vec<Flow>, last: bool) {
         shared.store.drain(out);
         emit(out);
     } else {
-        let now = shared.now();
+        let now = shared.advance_clock();
         for shard in 0..AggregationStore::shards() {
-            shared.store.expire_shard(shard, now, out);
-            emit(out);
+            shared.store.expire_shard(shard, now, EXPORT_CHUNK, &mut emit);
         }
     }
     if let Ok(mut overflow) = shared.overflow.lock() {

@@ -86,6 +86,8 @@ pub struct StoreCounters {
     pub stale_records: AtomicU64,
     pub exported: AtomicU64,
     pub flows: AtomicU64,
+    /// Packet deltas held at 2^32 − 1 between two exports of a flow (see `Side`).
+    pub packet_delta_saturated: AtomicU64,
 }
 
 fn bump(c: &AtomicU64) {
@@ -95,23 +97,25 @@ fn bump(c: &AtomicU64) {
 /// The 5-tuple a flow is kept under; IPv4 addresses as IPv4-mapped IPv6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct FlowKey {
-    pub source: [u8; 16],
-    pub destination: [u8; 16],
+    /// As two integers, so a comparison is two word compares, not a memcmp call.
+    source: [u64; 2],
+    destination: [u64; 2],
     pub source_port: u16,
     pub destination_port: u16,
     pub protocol: u8,
     pub ipv6: bool,
 }
 
-fn octets(ip: IpAddr) -> [u8; 16] {
-    match ip {
-        IpAddr::V4(a) => a.to_ipv6_mapped().octets(),
-        IpAddr::V6(a) => a.octets(),
-    }
+fn octets(ip: IpAddr) -> [u64; 2] {
+    let bits = match ip {
+        IpAddr::V4(a) => a.to_ipv6_mapped().to_bits(),
+        IpAddr::V6(a) => a.to_bits(),
+    };
+    [(bits >> 64) as u64, bits as u64]
 }
 
-fn address(octets: [u8; 16], ipv6: bool) -> IpAddr {
-    let a = Ipv6Addr::from(octets);
+fn address(words: [u64; 2], ipv6: bool) -> IpAddr {
+    let a = Ipv6Addr::from_bits((u128::from(words[0]) << 64) | u128::from(words[1]));
     match (ipv6, a.to_ipv4_mapped()) {
         (false, Some(v4)) => IpAddr::V4(v4),
         _ => IpAddr::V6(a),
@@ -207,30 +211,43 @@ macro_rules! with_meta_fields {
             proxy_snat_port,
             proxy_snat_ip,
             destination_cluster_ip,
-            destination_service_ip,
-            // Set only for a from-external flow: the external client, which the key replaces
-            // with the SNAT address.
-            source_address,
-            source_port
+            destination_service_ip
         )
     };
 }
 
-fn meta_hash(flow: &Flow, hasher: &hashbrown::DefaultHashBuilder) -> u64 {
+/// The source a flow's metadata records: the external client of a from-external flow, whose key
+/// holds the SNAT address instead; nothing for any other flow (the key has its source).
+type Source = (IpAddr, u16);
+const NO_SOURCE: Source = (IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
+
+fn source_of(record: &Flow) -> Source {
+    if is_ingress_node_from_external(record) { (record.source_address, record.source_port) } else { NO_SOURCE }
+}
+
+/// The source interned metadata holds (in its source address and port).
+fn stored_source(meta: &Flow) -> Source {
+    (meta.source_address, meta.source_port)
+}
+
+fn meta_hash(flow: &Flow, source: Source, hasher: &hashbrown::DefaultHashBuilder) -> u64 {
     let mut h = hasher.build_hasher();
     macro_rules! go { ($($f:ident),*) => { $( flow.$f.hash(&mut h); )* } }
     with_meta_fields!(go);
+    source.hash(&mut h);
     h.finish()
 }
 
-fn meta_eq(a: &Flow, b: &Flow) -> bool {
-    macro_rules! go { ($($f:ident),*) => { $( a.$f == b.$f )&&* } }
-    with_meta_fields!(go)
+/// Whether interned `stored` is the metadata of `flow` with `source`.
+fn meta_eq(stored: &Flow, flow: &Flow, source: Source) -> bool {
+    macro_rules! go { ($($f:ident),*) => { $( stored.$f == flow.$f )&&* } }
+    with_meta_fields!(go) && stored_source(stored) == source
 }
 
-fn meta_copy(from: &Flow, to: &mut Flow) {
+fn meta_copy(from: &Flow, source: Source, to: &mut Flow) {
     macro_rules! go { ($($f:ident),*) => { $( to.$f.clone_from(&from.$f); )* } }
     with_meta_fields!(go);
+    (to.source_address, to.source_port) = source;
 }
 
 /// A field that is "not there" when zero or empty; correlation copies only fields that are.
@@ -257,25 +274,14 @@ impl Present for Option<IpAddr> {
         self.is_some()
     }
 }
-impl Present for IpAddr {
-    fn present(&self) -> bool {
-        !self.is_unspecified()
-    }
-}
 
-/// Copies every metadata field `from` has into `into` (the reference's `correlateRecords`).
+/// Copies every metadata field `from` has into `into` (the reference's `correlateRecords`),
+/// and the external client of an ingress Node's from-external record.
 fn meta_merge(from: &Flow, into: &mut Flow) {
     macro_rules! go { ($($f:ident),*) => { $( if from.$f.present() { into.$f.clone_from(&from.$f); } )* } }
     with_meta_fields!(go);
-}
-
-/// The metadata of a record as interned: its own fields, and the external client as source for
-/// the ingress half of a from-external flow (the key holds the SNAT address instead).
-fn meta_of(record: &Flow, scratch: &mut Flow) {
-    meta_copy(record, scratch);
-    if !is_ingress_node_from_external(record) {
-        scratch.source_address = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-        scratch.source_port = 0;
+    if is_ingress_node_from_external(from) {
+        (into.source_address, into.source_port) = source_of(from);
     }
 }
 
@@ -288,29 +294,33 @@ struct Interner {
 }
 
 impl Interner {
-    fn intern(&mut self, meta: &Flow, hasher: &hashbrown::DefaultHashBuilder) -> u32 {
-        let hash = meta_hash(meta, hasher);
+    /// The index of `meta` (its metadata fields, with `source`), added when new.
+    fn intern(&mut self, meta: &Flow, source: Source, hasher: &hashbrown::DefaultHashBuilder) -> u32 {
+        let hash = meta_hash(meta, source, hasher);
         let entries = &self.entries;
-        if let Some(&i) = self.table.find(hash, |&i| meta_eq(&entries[i as usize].0, meta)) {
+        if let Some(&i) = self.table.find(hash, |&i| meta_eq(&entries[i as usize].0, meta, source)) {
             self.entries[i as usize].1 += 1;
             return i;
         }
         let i = match self.free.pop() {
             Some(i) => {
                 let e = &mut self.entries[i as usize];
-                meta_copy(meta, &mut e.0);
+                meta_copy(meta, source, &mut e.0);
                 e.1 = 1;
                 i
             }
             None => {
                 let mut f = Flow::default();
-                meta_copy(meta, &mut f);
+                meta_copy(meta, source, &mut f);
                 self.entries.push((f, 1));
                 (self.entries.len() - 1) as u32
             }
         };
         let entries = &self.entries;
-        self.table.insert_unique(hash, i, |&j| meta_hash(&entries[j as usize].0, hasher));
+        self.table.insert_unique(hash, i, |&j| {
+            let e = &entries[j as usize].0;
+            meta_hash(e, stored_source(e), hasher)
+        });
         i
     }
 
@@ -318,7 +328,7 @@ impl Interner {
         let e = &mut self.entries[i as usize];
         e.1 -= 1;
         if e.1 == 0 {
-            let hash = meta_hash(&e.0, hasher);
+            let hash = meta_hash(&e.0, stored_source(&e.0), hasher);
             if let Ok(entry) = self.table.find_entry(hash, |&j| j == i) {
                 entry.remove();
             }
@@ -342,10 +352,12 @@ struct Side {
     octet_total: u64,
     reverse_packet_total: u64,
     reverse_octet_total: u64,
-    /// Accumulated since the last export.
-    packet_delta: u64,
+    /// Accumulated since the last export. Packets fit 32 bits: 2^32 packets of one connection
+    /// between two exports would be 70 M packets/s at the default active timeout; a larger sum is
+    /// held at the maximum and counted.
+    packet_delta: u32,
     octet_delta: u64,
-    reverse_packet_delta: u64,
+    reverse_packet_delta: u32,
     reverse_octet_delta: u64,
     /// Bits per second over the side's last reporting interval.
     throughput: u64,
@@ -401,10 +413,8 @@ struct Shard {
     ready: Vec<u32>,
     metas: Interner,
     tcp_states: Vec<Box<str>>,
-    /// Reused for the metadata of a record being interned or merged, keeping their strings'
-    /// capacity.
+    /// Reused for the metadata being merged on correlation, keeping its strings' capacity.
     scratch: Flow,
-    incoming: Flow,
 }
 
 impl Shard {
@@ -463,12 +473,9 @@ impl Shard {
         needs: bool,
         from_source: bool,
     ) {
-        let mut scratch = std::mem::take(&mut self.scratch);
-        meta_of(record, &mut scratch);
-        let meta = self.metas.intern(&scratch, ctx.hasher);
-        self.scratch = scratch;
+        let meta = self.metas.intern(record, source_of(record), ctx.hasher);
         let tcp_state = self.tcp_state(&record.tcp_state);
-        let side = side_of(record);
+        let side = side_of(record, ctx.counters);
         let sides_seen = if needs { if from_source { SEEN_SOURCE } else { SEEN_DESTINATION } } else { 0 };
         let mut flags = UPDATED | sides_seen;
         let config = ctx.config;
@@ -532,16 +539,14 @@ impl Shard {
         if (waiting && (other_half || !needs)) || late_ingress {
             // The other Node's half (or a half that needs no partner): merge what it knows.
             let mut scratch = std::mem::take(&mut self.scratch);
-            let mut incoming = std::mem::take(&mut self.incoming);
-            meta_copy(self.metas.get(state.meta), &mut scratch);
-            meta_of(record, &mut incoming);
-            meta_merge(&incoming, &mut scratch);
-            self.incoming = incoming;
+            let stored = self.metas.get(state.meta);
+            meta_copy(stored, stored_source(stored), &mut scratch);
+            meta_merge(record, &mut scratch);
             if is_ingress_node_from_external(record) {
                 scratch.flow_type = FLOW_TYPE_FROM_EXTERNAL;
             }
             let old = state.meta;
-            let meta = self.metas.intern(&scratch, ctx.hasher);
+            let meta = self.metas.intern(&scratch, stored_source(&scratch), ctx.hasher);
             self.metas.release(old, ctx.hasher);
             self.scratch = scratch;
             let state = &mut self.slab[index as usize];
@@ -568,7 +573,7 @@ impl Shard {
         } else {
             &[DESTINATION]
         };
-        if !aggregate(state, record, sides, tcp_state, config.count_same_second) {
+        if !aggregate(state, record, sides, tcp_state, config.count_same_second, ctx.counters) {
             bump(&ctx.counters.stale_records);
         }
         state.flags |= UPDATED;
@@ -578,10 +583,17 @@ impl Shard {
         }
     }
 
-    /// Exports (into `out`) what is due at `now`, and forgets what has expired.
-    fn expire(&mut self, ctx: &Ctx<'_>, now: u32, out: &mut Vec<Flow>) {
+    /// Exports (into `out`) what is due at `now`, and forgets what has expired; stops once `out`
+    /// holds `limit` records and says whether more are due.
+    fn expire(&mut self, ctx: &Ctx<'_>, now: u32, out: &mut Vec<Flow>, limit: usize) -> bool {
         let config = ctx.config;
-        for index in std::mem::take(&mut self.ready) {
+        let mut ready = std::mem::take(&mut self.ready).into_iter();
+        while let Some(index) = ready.next() {
+            if out.len() >= limit {
+                self.ready.push(index);
+                self.ready.extend(ready);
+                return true;
+            }
             let state = &mut self.slab[index as usize];
             if state.flags & (FREE | READY) != READY || state.active_expire > now {
                 continue;
@@ -594,6 +606,9 @@ impl Shard {
         while let Some(&Reverse((deadline, index))) = self.heap.peek() {
             if deadline > now {
                 break;
+            }
+            if out.len() >= limit {
+                return true;
             }
             self.heap.pop();
             let state = &mut self.slab[index as usize];
@@ -633,6 +648,7 @@ impl Shard {
                 self.push(index, due);
             }
         }
+        false
     }
 
     fn remove(&mut self, ctx: &Ctx<'_>, index: u32) {
@@ -670,7 +686,7 @@ impl Shard {
     fn fill(&self, index: u32, flow: &mut Flow) {
         let state = &self.slab[index as usize];
         let meta = self.metas.get(state.meta);
-        meta_copy(meta, flow);
+        meta_copy(meta, stored_source(meta), flow);
         if meta.source_address.is_unspecified() {
             flow.source_address = state.key.source_address();
             flow.source_port = state.key.source_port;
@@ -688,19 +704,19 @@ impl Shard {
         let [s, d] = &state.sides;
         flow.packet_total_from_source_node = s.packet_total;
         flow.octet_total_from_source_node = s.octet_total;
-        flow.packet_delta_from_source_node = s.packet_delta;
+        flow.packet_delta_from_source_node = u64::from(s.packet_delta);
         flow.octet_delta_from_source_node = s.octet_delta;
         flow.reverse_packet_total_from_source_node = s.reverse_packet_total;
         flow.reverse_octet_total_from_source_node = s.reverse_octet_total;
-        flow.reverse_packet_delta_from_source_node = s.reverse_packet_delta;
+        flow.reverse_packet_delta_from_source_node = u64::from(s.reverse_packet_delta);
         flow.reverse_octet_delta_from_source_node = s.reverse_octet_delta;
         flow.packet_total_from_destination_node = d.packet_total;
         flow.octet_total_from_destination_node = d.octet_total;
-        flow.packet_delta_from_destination_node = d.packet_delta;
+        flow.packet_delta_from_destination_node = u64::from(d.packet_delta);
         flow.octet_delta_from_destination_node = d.octet_delta;
         flow.reverse_packet_total_from_destination_node = d.reverse_packet_total;
         flow.reverse_octet_total_from_destination_node = d.reverse_octet_total;
-        flow.reverse_packet_delta_from_destination_node = d.reverse_packet_delta;
+        flow.reverse_packet_delta_from_destination_node = u64::from(d.reverse_packet_delta);
         flow.reverse_octet_delta_from_destination_node = d.reverse_octet_delta;
         flow.flow_end_from_source_node = s.end;
         flow.flow_end_from_destination_node = d.end;
@@ -715,17 +731,25 @@ impl Shard {
         // The side that reported last speaks for the flow's deltas and throughput; on a tie the
         // one that saw more.
         let last = if (d.end, d.octet_total) > (s.end, s.octet_total) { d } else { s };
-        flow.packet_delta = last.packet_delta;
+        flow.packet_delta = u64::from(last.packet_delta);
         flow.octet_delta = last.octet_delta;
-        flow.reverse_packet_delta = last.reverse_packet_delta;
+        flow.reverse_packet_delta = u64::from(last.reverse_packet_delta);
         flow.reverse_octet_delta = last.reverse_octet_delta;
         flow.throughput = last.throughput;
         flow.reverse_throughput = last.reverse_throughput;
     }
 }
 
+/// A packet delta added to a side's, held at the 32-bit maximum (see [`Side`]).
+fn packets(held: u32, delta: u64, counters: &StoreCounters) -> u32 {
+    u32::try_from(u64::from(held) + delta).unwrap_or_else(|_| {
+        bump(&counters.packet_delta_saturated);
+        u32::MAX
+    })
+}
+
 /// The counters of a record as one side's first report.
-fn side_of(record: &Flow) -> Side {
+fn side_of(record: &Flow, counters: &StoreCounters) -> Side {
     let seconds = u64::from(record.flow_end.saturating_sub(record.flow_start));
     let rate = |octets: u64| octets.saturating_mul(8).checked_div(seconds).unwrap_or(0);
     Side {
@@ -733,9 +757,9 @@ fn side_of(record: &Flow) -> Side {
         octet_total: record.octet_total,
         reverse_packet_total: record.reverse_packet_total,
         reverse_octet_total: record.reverse_octet_total,
-        packet_delta: record.packet_delta,
+        packet_delta: packets(0, record.packet_delta, counters),
         octet_delta: record.octet_delta,
-        reverse_packet_delta: record.reverse_packet_delta,
+        reverse_packet_delta: packets(0, record.reverse_packet_delta, counters),
         reverse_octet_delta: record.reverse_octet_delta,
         throughput: rate(record.octet_total),
         reverse_throughput: rate(record.reverse_octet_total),
@@ -745,7 +769,14 @@ fn side_of(record: &Flow) -> Side {
 
 /// The reference's `aggregateRecords` for the given sides; false when the record was too old to
 /// count for any of them.
-fn aggregate(state: &mut State, record: &Flow, sides: &[usize], tcp_state: u16, count_same_second: bool) -> bool {
+fn aggregate(
+    state: &mut State,
+    record: &Flow,
+    sides: &[usize],
+    tcp_state: u16,
+    count_same_second: bool,
+    counters: &StoreCounters,
+) -> bool {
     let latest = record.flow_end >= state.flow_end;
     if latest {
         state.flow_end = record.flow_end;
@@ -776,9 +807,9 @@ fn aggregate(state: &mut State, record: &Flow, sides: &[usize], tcp_state: u16, 
         side.octet_total = side.octet_total.max(record.octet_total);
         side.reverse_packet_total = side.reverse_packet_total.max(record.reverse_packet_total);
         side.reverse_octet_total = side.reverse_octet_total.max(record.reverse_octet_total);
-        side.packet_delta += record.packet_delta;
+        side.packet_delta = packets(side.packet_delta, record.packet_delta, counters);
         side.octet_delta += record.octet_delta;
-        side.reverse_packet_delta += record.reverse_packet_delta;
+        side.reverse_packet_delta = packets(side.reverse_packet_delta, record.reverse_packet_delta, counters);
         side.reverse_octet_delta += record.reverse_octet_delta;
     }
     if counted {
@@ -841,8 +872,9 @@ impl AggregationStore {
 
     /// Exports into `out` every flow due at `now` and forgets those that expired.
     pub fn expire(&self, now: u32, out: &mut Vec<Flow>) {
+        let ctx = self.ctx();
         for i in 0..SHARDS {
-            self.expire_shard(i, now, out);
+            self.shard(i).expire(&ctx, now, out, usize::MAX);
         }
     }
 
@@ -911,9 +943,18 @@ impl AggregationStore {
         SHARDS
     }
 
-    /// [`expire`](Self::expire) one shard at a time, so what goes out at once stays small.
-    pub fn expire_shard(&self, shard: usize, now: u32, out: &mut Vec<Flow>) {
-        self.shard(shard).expire(&self.ctx(), now, out);
+    /// [`expire`](Self::expire) one shard, handing `emit` at most `chunk` records at a time (the
+    /// shard is not locked meanwhile), so what goes out at once stays small.
+    pub fn expire_shard(&self, shard: usize, now: u32, chunk: usize, mut emit: impl FnMut(&mut Vec<Flow>)) {
+        let ctx = self.ctx();
+        let mut out = Vec::with_capacity(chunk.min(1024));
+        loop {
+            let more = self.shard(shard).expire(&ctx, now, &mut out, chunk);
+            emit(&mut out);
+            if !more {
+                break;
+            }
+        }
     }
 }
 

@@ -456,3 +456,16 @@ fn metadata_is_released_with_the_last_flow_that_uses_it_and_slots_are_reused() {
 fn a_tracked_flow_is_compact() {
     assert!(AggregationStore::state_bytes() <= 256, "{} bytes", AggregationStore::state_bytes());
 }
+
+#[test]
+fn a_packet_delta_past_32_bits_is_held_at_the_maximum_and_counted() {
+    let s = store();
+    let mut f = source_half(false);
+    f.flow_type = FLOW_TYPE_INTRA_NODE;
+    f.packet_delta = u64::from(u32::MAX) - 1;
+    observe(&s, &f, 0);
+    f.packet_delta = 5;
+    observe(&s, &f, 0);
+    assert_eq!(s.records(|_| true)[0].packet_delta, u64::from(u32::MAX));
+    assert_eq!(count(&s.counters.packet_delta_saturated), 2, "an intra-Node record fills both sides");
+}
