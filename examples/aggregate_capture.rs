@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         while first < flows {
             let last = (first + CHUNK).min(flows);
             // Even chunks: the source Node's message first; odd chunks: the destination Node's.
-            let order = if (first / CHUNK) % 2 == 0 { [0, 1] } else { [1, 0] };
+            let order = if (first / CHUNK).is_multiple_of(2) { [0, 1] } else { [1, 0] };
             for side in order {
                 let (exporter, domain) = nodes[side];
                 let mut m = MessageWriter::ipfix(START + round, sequence[side], domain);
