@@ -8,7 +8,6 @@
 //! the store shard a record's key falls in. One ticker thread exports; the exporting process and
 //! each sink have their own bounded queue, so none of them holds up the others.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -17,15 +16,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use tracing::info;
 
-use super::RecordMetrics;
 use super::records::{RecordQuery, record_json};
 use super::store::{AggregationStore, StoreConfig};
-use crate::core::collector::{Board, CollectingProcess, CollectorConfig, RecordSink, SinkFactory};
+use super::{RecordMetrics, fill_pod, pod_labels};
+use crate::core::collector::{Board, CollectingProcess, CollectorConfig, PerTemplate, RecordSink, SinkFactory};
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, RecordBatch, TemplateSet,
 };
 use crate::core::flow::{FLOW_TYPE_INTER_NODE, Flow, FlowReader, FlowWriter, Layout, LayoutOptions};
-use crate::core::ipfix::Template;
 use crate::core::ipfix::decoder::RecordRef;
 use crate::core::k8s::PodStore;
 use crate::core::metrics;
@@ -98,7 +96,7 @@ impl Shared {
 /// The sink of one receiving thread or connection.
 struct AggregateSink {
     shared: Arc<Shared>,
-    readers: HashMap<usize, (Arc<Template>, Option<FlowReader>)>,
+    readers: PerTemplate<Option<FlowReader>>,
     flow: Flow,
     overflow: Vec<Flow>,
     received: u64,
@@ -121,14 +119,7 @@ impl AggregateSink {
 impl RecordSink for AggregateSink {
     fn record(&mut self, r: &RecordRef<'_>) {
         self.received += 1;
-        let key = Arc::as_ptr(r.template) as usize;
-        if !self.readers.contains_key(&key) && self.readers.len() >= MAX_READERS {
-            self.readers.clear();
-        }
-        let (_, reader) = self.readers.entry(key).or_insert_with(|| {
-            let reader = if r.template.is_options() { None } else { FlowReader::compile(r.template) };
-            (r.template.clone(), reader)
-        });
+        let reader = self.readers.get(r.template, |t| if t.is_options() { None } else { FlowReader::compile(t) });
         let Some(reader) = reader else {
             self.not_antrea += 1;
             return;
@@ -171,50 +162,26 @@ impl Outlet {
     fn enrich(&self, flow: &mut Flow) {
         flow.cluster_id.clone_from(&self.cluster_id);
         let Some(pods) = &self.pods else { return };
-        for source in [true, false] {
-            let (ip, name) = if source {
-                (flow.source_address, &flow.source_pod_name)
-            } else {
-                (flow.destination_address, &flow.destination_pod_name)
-            };
-            // An inter-Node flow whose other half never came knows one Pod; the store knows the
-            // other (reference: sendAggregatedRecord's fillK8sMetadata).
-            let fill = flow.flow_type == FLOW_TYPE_INTER_NODE && name.is_empty();
-            if !fill && !self.uids {
-                continue;
+        if flow.flow_type == FLOW_TYPE_INTER_NODE {
+            // An inter-Node flow whose other half never came knows one Pod.
+            fill_pod(pods, flow, true);
+            fill_pod(pods, flow, false);
+        }
+        if self.uids {
+            let uid = |ip, name: &str| pods.by_ip(ip, flow.flow_start).filter(|p| *p.name == *name).map(|p| p.uid);
+            if let Some(uid) = uid(flow.source_address, &flow.source_pod_name) {
+                flow.source_pod_uuid = uid;
             }
-            let Some(pod) = pods.by_ip(ip, flow.flow_start) else { continue };
-            if source {
-                if fill {
-                    flow.source_pod_name = pod.name.to_string();
-                    flow.source_pod_namespace = pod.namespace.to_string();
-                    flow.source_node_name = pod.node.to_string();
-                }
-                if self.uids && flow.source_pod_name == *pod.name {
-                    flow.source_pod_uuid = pod.uid;
-                }
-            } else {
-                if fill {
-                    flow.destination_pod_name = pod.name.to_string();
-                    flow.destination_pod_namespace = pod.namespace.to_string();
-                    flow.destination_node_name = pod.node.to_string();
-                }
-                if self.uids && flow.destination_pod_name == *pod.name {
-                    flow.destination_pod_uuid = pod.uid;
-                }
+            if let Some(uid) = uid(flow.destination_address, &flow.destination_pod_name) {
+                flow.destination_pod_uuid = uid;
             }
         }
         if self.pod_labels {
-            if !flow.source_pod_name.is_empty() {
-                flow.source_pod_labels =
-                    pods.labels(&flow.source_pod_namespace, &flow.source_pod_name).as_deref().unwrap_or("").into();
+            if let Some(labels) = pod_labels(pods, &flow.source_pod_namespace, &flow.source_pod_name) {
+                flow.source_pod_labels = labels.to_string();
             }
-            if !flow.destination_pod_name.is_empty() {
-                flow.destination_pod_labels = pods
-                    .labels(&flow.destination_pod_namespace, &flow.destination_pod_name)
-                    .as_deref()
-                    .unwrap_or("")
-                    .into();
+            if let Some(labels) = pod_labels(pods, &flow.destination_pod_namespace, &flow.destination_pod_name) {
+                flow.destination_pod_labels = labels.to_string();
             }
         }
     }
@@ -405,7 +372,7 @@ pub async fn run(
     let sinks: SinkFactory = Arc::new(move || {
         Box::new(AggregateSink {
             shared: factory_shared.clone(),
-            readers: HashMap::new(),
+            readers: PerTemplate::new(MAX_READERS),
             flow: Flow::default(),
             overflow: Vec::new(),
             received: 0,

@@ -11,10 +11,46 @@ pub mod store;
 
 pub use record_metrics::RecordMetrics;
 
+use std::sync::Arc;
+
+use crate::core::flow::Flow;
+use crate::core::k8s::PodStore;
+
 /// FNV-1 32-bit (not FNV-1a): how Antrea derives an observation domain id from a Node name or a
 /// cluster UUID (reference §1.3, §3.1).
 pub fn fnv1_32(bytes: &[u8]) -> u32 {
     bytes.iter().fold(0x811c_9dc5u32, |h, &b| h.wrapping_mul(0x0100_0193) ^ u32::from(b))
+}
+
+/// The labels of a named Pod, as JSON text; `None` for no name or a Pod the store does not know.
+pub(crate) fn pod_labels(pods: &PodStore, namespace: &str, name: &str) -> Option<Arc<str>> {
+    if name.is_empty() { None } else { pods.labels(namespace, name) }
+}
+
+/// An inter-Node record knows only its own Node's Pod; the other side comes from the Pod store
+/// (reference: fillK8sMetadata, in both modes). True when that side was filled in.
+pub(crate) fn fill_pod(pods: &PodStore, flow: &mut Flow, source: bool) -> bool {
+    let (ip, name) = if source {
+        (flow.source_address, &flow.source_pod_name)
+    } else {
+        (flow.destination_address, &flow.destination_pod_name)
+    };
+    if !name.is_empty() {
+        return false;
+    }
+    let Some(pod) = pods.by_ip(ip, flow.flow_start) else {
+        return false;
+    };
+    let (name, namespace, node) = if source {
+        (&mut flow.source_pod_name, &mut flow.source_pod_namespace, &mut flow.source_node_name)
+    } else {
+        (&mut flow.destination_pod_name, &mut flow.destination_pod_namespace, &mut flow.destination_node_name)
+    };
+    for (to, from) in [(name, &pod.name), (namespace, &pod.namespace), (node, &pod.node)] {
+        to.clear();
+        to.push_str(from);
+    }
+    true
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@
 //! numbers and sends them. Shutdown stops the listeners, lets every sink hand over what it holds,
 //! then has the exporting process flush.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,8 +24,8 @@ use std::time::Duration;
 use anyhow::Context;
 use tracing::{info, warn};
 
-use super::RecordMetrics;
-use crate::core::collector::{Board, CollectingProcess, CollectorConfig, RecordSink, SinkFactory};
+use super::{RecordMetrics, fill_pod, pod_labels};
+use crate::core::collector::{Board, CollectingProcess, CollectorConfig, PerTemplate, RecordSink, SinkFactory};
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, Profile, RecordBatch, TemplateSet,
 };
@@ -160,12 +159,7 @@ struct Local {
 struct ProxySink {
     shared: Arc<Shared>,
     sender: Option<ExportSender>,
-    /// The input templates' plans; the `Arc` kept alongside keeps a template's address, the
-    /// key in `by_template`, from being reused by another template while its plan is kept.
-    plans: Vec<(Arc<Template>, Plan)>,
-    by_template: HashMap<usize, usize>,
-    /// The plan of the last record: the records of a set share it.
-    last: usize,
+    plans: PerTemplate<Plan>,
     /// What an Antrea record's enrichment reads and changes; scratch for the splice besides.
     flow: Flow,
     ranges: Vec<Range<usize>>,
@@ -178,9 +172,7 @@ impl ProxySink {
         ProxySink {
             shared,
             sender,
-            plans: Vec::new(),
-            by_template: HashMap::new(),
-            last: usize::MAX,
+            plans: PerTemplate::new(MAX_PLANS),
             flow: Flow::default(),
             ranges: Vec::new(),
             batch: RecordBatch::with_capacity(BATCH_RECORDS),
@@ -188,36 +180,13 @@ impl ProxySink {
         }
     }
 
-    /// The index of the plan for `template`, made on first sight.
-    fn plan(&mut self, template: &Arc<Template>) -> usize {
-        if self.plans.get(self.last).is_some_and(|(t, _)| Arc::ptr_eq(t, template)) {
-            return self.last;
-        }
-        let key = Arc::as_ptr(template) as usize;
-        let index = match self.by_template.get(&key) {
-            Some(&i) => i,
-            None => {
-                if self.plans.len() >= MAX_PLANS {
-                    self.plans.clear();
-                    self.by_template.clear();
-                }
-                self.plans.push((template.clone(), make_plan(&self.shared, template)));
-                self.by_template.insert(key, self.plans.len() - 1);
-                self.plans.len() - 1
-            }
-        };
-        self.last = index;
-        index
-    }
-
     fn convert(&mut self, r: &RecordRef<'_>) {
         self.local.received += 1;
         // A dual-stack socket sees IPv4 exporters as ::ffff:a.b.c.d; they are IPv4 exporters.
         let exporter = r.meta.origin.exporter.map(|a| a.ip().to_canonical());
         let domain = r.meta.header.domain;
-        let index = self.plan(r.template);
         let shared = &*self.shared;
-        match &self.plans[index].1 {
+        match self.plans.get(r.template, |t| make_plan(shared, t)) {
             Plan::Antrea(splice, id) => {
                 let (flow, ranges) = (&mut self.flow, &mut self.ranges);
                 splice.read(&r.record, ranges, flow);
@@ -402,36 +371,6 @@ const SOURCE_POD: FieldSet =
     FieldSet::of(&[FlowField::SourcePodName, FlowField::SourcePodNamespace, FlowField::SourceNodeName]);
 const DESTINATION_POD: FieldSet =
     FieldSet::of(&[FlowField::DestinationPodName, FlowField::DestinationPodNamespace, FlowField::DestinationNodeName]);
-
-fn pod_labels(pods: &PodStore, namespace: &str, name: &str) -> Option<Arc<str>> {
-    if name.is_empty() { None } else { pods.labels(namespace, name) }
-}
-
-/// An inter-Node record knows only its own Node's Pod; the other side comes from the Pod store.
-/// True when that side was filled in.
-fn fill_pod(pods: &PodStore, flow: &mut Flow, source: bool) -> bool {
-    let (ip, name) = if source {
-        (flow.source_address, &flow.source_pod_name)
-    } else {
-        (flow.destination_address, &flow.destination_pod_name)
-    };
-    if !name.is_empty() {
-        return false;
-    }
-    let Some(pod) = pods.by_ip(ip, flow.flow_start) else {
-        return false;
-    };
-    let (name, namespace, node) = if source {
-        (&mut flow.source_pod_name, &mut flow.source_pod_namespace, &mut flow.source_node_name)
-    } else {
-        (&mut flow.destination_pod_name, &mut flow.destination_pod_namespace, &mut flow.destination_node_name)
-    };
-    for (to, from) in [(name, &pod.name), (namespace, &pod.namespace), (node, &pod.node)] {
-        to.clear();
-        to.push_str(from);
-    }
-    true
-}
 
 /// A running proxy's live view, for the HTTP endpoints.
 #[derive(Clone)]

@@ -10,6 +10,7 @@
 //! receive buffer) is counted when it bites: in the summary, the metrics and the log.
 
 mod board;
+mod per_template;
 mod stream;
 mod udp;
 
@@ -23,6 +24,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 pub use board::{Board, ConnectionCounters, SocketCounters};
+pub use per_template::PerTemplate;
 
 use crate::core::capture::MessagePcapWriter;
 use crate::core::ipfix::decoder::{DecoderConfig, RecordRef};
