@@ -145,6 +145,9 @@ pub struct Inventory {
     pub pods: Vec<InventoryPod>,
     #[serde(default)]
     pub services: Vec<InventoryService>,
+    /// Namespace labels, for TrafficControl's namespaceSelector: `{shop: {env: prod}}`.
+    #[serde(default)]
+    pub namespaces: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(skip)]
     by_ip: HashMap<IpAddr, usize>,
 }
