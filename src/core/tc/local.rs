@@ -197,16 +197,23 @@ impl Report {
 /// A failure on one device is reported and the rest still happens.
 pub fn reconcile(want: &Desired) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    let have = kernel::read()?;
+    // One read of the kernel: dumping filters walks every link, so links created below are
+    // added to what was read instead of reading it all again.
+    let mut now = kernel::read()?;
     for (name, link) in &want.links {
-        if !have.all_links.contains(name) {
+        if !now.all_links.contains(name) {
             match kernel::create_link(link) {
-                Ok(()) => report.links_created.push(name.clone()),
+                Ok(()) => {
+                    report.links_created.push(name.clone());
+                    if let NewLink::Veth { peer, .. } = link {
+                        now.all_links.insert(peer.clone());
+                    }
+                    now.all_links.insert(name.clone());
+                }
                 Err(e) => report.failures.push(format!("{name}: {e:#}")),
             }
         }
     }
-    let now = kernel::read()?;
     let missing: BTreeSet<&String> = want.devices.iter().filter(|d| !now.all_links.contains(*d)).collect();
     for dev in &missing {
         report.failures.push(format!("{dev}: no such interface on this host"));
