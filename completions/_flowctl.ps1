@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a service of the flow-visibility pipeline')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Query a running aggregator')
+            [CompletionResult]::new('tc', 'tc', [CompletionResultType]::ParameterValue, 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
@@ -286,6 +287,113 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
         'flowctl;get;help;help' {
             break
         }
+        'flowctl;tc' {
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete TrafficControls; on this host, their filters and links go with them')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;tc;apply' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'YAML file with one or more TrafficControls (''---'' separated); ''-'' reads stdin')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'YAML file with one or more TrafficControls (''---'' separated); ''-'' reads stdin')
+            [CompletionResult]::new('--pods', '--pods', [CompletionResultType]::ParameterName, 'Pod inventory (the agent''s --pods format) for --local; remembered for later commands')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where --local keeps the applied TrafficControls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Validate only: nothing is sent or realized')
+            [CompletionResult]::new('--force-conflicts', '--force-conflicts', [CompletionResultType]::ParameterName, 'Take over fields another field manager owns (kubectl''s --force-conflicts)')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;tc;get' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where --local keeps the applied TrafficControls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;tc;delete' {
+            [CompletionResult]::new('--pods', '--pods', [CompletionResultType]::ParameterName, 'Pod inventory for --local [default: the one given last]')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where --local keeps the applied TrafficControls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;tc;status' {
+            [CompletionResult]::new('--pods', '--pods', [CompletionResultType]::ParameterName, 'Pod inventory [default with --local: the one given last]')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]')
+            [CompletionResult]::new('--state-dir', '--state-dir', [CompletionResultType]::ParameterName, 'Where --local keeps the applied TrafficControls')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
+            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
+            [CompletionResult]::new('--local', '--local', [CompletionResultType]::ParameterName, 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'flowctl;tc;help' {
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete TrafficControls; on this host, their filters and links go with them')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'flowctl;tc;help;apply' {
+            break
+        }
+        'flowctl;tc;help;get' {
+            break
+        }
+        'flowctl;tc;help;delete' {
+            break
+        }
+        'flowctl;tc;help;status' {
+            break
+        }
+        'flowctl;tc;help;help' {
+            break
+        }
         'flowctl;certs' {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
@@ -360,6 +468,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('replay', 'replay', [CompletionResultType]::ParameterValue, 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace')
             [CompletionResult]::new('run', 'run', [CompletionResultType]::ParameterValue, 'Run a service of the flow-visibility pipeline')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'Query a running aggregator')
+            [CompletionResult]::new('tc', 'tc', [CompletionResultType]::ParameterValue, 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
             [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
@@ -395,6 +504,25 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;help;get;flowrecords' {
+            break
+        }
+        'flowctl;help;tc' {
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host')
+            [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete TrafficControls; on this host, their filters and links go with them')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel')
+            break
+        }
+        'flowctl;help;tc;apply' {
+            break
+        }
+        'flowctl;help;tc;get' {
+            break
+        }
+        'flowctl;help;tc;delete' {
+            break
+        }
+        'flowctl;help;tc;status' {
             break
         }
         'flowctl;help;certs' {

@@ -43,6 +43,9 @@ _flowctl() {
             flowctl,run)
                 cmd="flowctl__subcmd__run"
                 ;;
+            flowctl,tc)
+                cmd="flowctl__subcmd__tc"
+                ;;
             flowctl__subcmd__certs,create)
                 cmd="flowctl__subcmd__certs__subcmd__create"
                 ;;
@@ -100,6 +103,9 @@ _flowctl() {
             flowctl__subcmd__help,run)
                 cmd="flowctl__subcmd__help__subcmd__run"
                 ;;
+            flowctl__subcmd__help,tc)
+                cmd="flowctl__subcmd__help__subcmd__tc"
+                ;;
             flowctl__subcmd__help__subcmd__certs,create)
                 cmd="flowctl__subcmd__help__subcmd__certs__subcmd__create"
                 ;;
@@ -114,6 +120,18 @@ _flowctl() {
                 ;;
             flowctl__subcmd__help__subcmd__run,aggregator)
                 cmd="flowctl__subcmd__help__subcmd__run__subcmd__aggregator"
+                ;;
+            flowctl__subcmd__help__subcmd__tc,apply)
+                cmd="flowctl__subcmd__help__subcmd__tc__subcmd__apply"
+                ;;
+            flowctl__subcmd__help__subcmd__tc,delete)
+                cmd="flowctl__subcmd__help__subcmd__tc__subcmd__delete"
+                ;;
+            flowctl__subcmd__help__subcmd__tc,get)
+                cmd="flowctl__subcmd__help__subcmd__tc__subcmd__get"
+                ;;
+            flowctl__subcmd__help__subcmd__tc,status)
+                cmd="flowctl__subcmd__help__subcmd__tc__subcmd__status"
                 ;;
             flowctl__subcmd__run,agent)
                 cmd="flowctl__subcmd__run__subcmd__agent"
@@ -133,6 +151,36 @@ _flowctl() {
             flowctl__subcmd__run__subcmd__help,help)
                 cmd="flowctl__subcmd__run__subcmd__help__subcmd__help"
                 ;;
+            flowctl__subcmd__tc,apply)
+                cmd="flowctl__subcmd__tc__subcmd__apply"
+                ;;
+            flowctl__subcmd__tc,delete)
+                cmd="flowctl__subcmd__tc__subcmd__delete"
+                ;;
+            flowctl__subcmd__tc,get)
+                cmd="flowctl__subcmd__tc__subcmd__get"
+                ;;
+            flowctl__subcmd__tc,help)
+                cmd="flowctl__subcmd__tc__subcmd__help"
+                ;;
+            flowctl__subcmd__tc,status)
+                cmd="flowctl__subcmd__tc__subcmd__status"
+                ;;
+            flowctl__subcmd__tc__subcmd__help,apply)
+                cmd="flowctl__subcmd__tc__subcmd__help__subcmd__apply"
+                ;;
+            flowctl__subcmd__tc__subcmd__help,delete)
+                cmd="flowctl__subcmd__tc__subcmd__help__subcmd__delete"
+                ;;
+            flowctl__subcmd__tc__subcmd__help,get)
+                cmd="flowctl__subcmd__tc__subcmd__help__subcmd__get"
+                ;;
+            flowctl__subcmd__tc__subcmd__help,help)
+                cmd="flowctl__subcmd__tc__subcmd__help__subcmd__help"
+                ;;
+            flowctl__subcmd__tc__subcmd__help,status)
+                cmd="flowctl__subcmd__tc__subcmd__help__subcmd__status"
+                ;;
             *)
                 ;;
         esac
@@ -140,7 +188,7 @@ _flowctl() {
 
     case "${cmd}" in
         flowctl)
-            opts="-o -v -h -V --output --verbose --log-format --help --version decode collect replay run get certs completion generate-docs help"
+            opts="-o -v -h -V --output --verbose --log-format --help --version decode collect replay run get tc certs completion generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -646,7 +694,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__help)
-            opts="decode collect replay run get certs completion generate-docs help"
+            opts="decode collect replay run get tc certs completion generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -842,6 +890,76 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__help__subcmd__run__subcmd__aggregator)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__tc)
+            opts="apply get delete status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__tc__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__tc__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__tc__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__help__subcmd__tc__subcmd__status)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1244,6 +1362,272 @@ _flowctl() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc)
+            opts="-o -v -h -V --output --verbose --log-format --help --version apply get delete status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__apply)
+            opts="-f -o -v -h -V --filename --dry-run --force-conflicts --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__delete)
+            opts="-o -v -h -V --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__get)
+            opts="-o -v -h -V --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__help)
+            opts="apply get delete status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__help__subcmd__get)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowctl__subcmd__tc__subcmd__status)
+            opts="-o -v -h -V --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pods)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                --log-format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -32,6 +32,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand replay 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
             cand run 'Run a service of the flow-visibility pipeline'
             cand get 'Query a running aggregator'
+            cand tc 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -265,6 +266,102 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         }
         &'flowctl;get;help;help'= {
         }
+        &'flowctl;tc'= {
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand apply 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
+            cand get 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
+            cand delete 'Delete TrafficControls; on this host, their filters and links go with them'
+            cand status 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;tc;apply'= {
+            cand -f 'YAML file with one or more TrafficControls (''---'' separated); ''-'' reads stdin'
+            cand --filename 'YAML file with one or more TrafficControls (''---'' separated); ''-'' reads stdin'
+            cand --pods 'Pod inventory (the agent''s --pods format) for --local; remembered for later commands'
+            cand --kubeconfig 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]'
+            cand --state-dir 'Where --local keeps the applied TrafficControls'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --dry-run 'Validate only: nothing is sent or realized'
+            cand --force-conflicts 'Take over fields another field manager owns (kubectl''s --force-conflicts)'
+            cand --local 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;tc;get'= {
+            cand --kubeconfig 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]'
+            cand --state-dir 'Where --local keeps the applied TrafficControls'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --local 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;tc;delete'= {
+            cand --pods 'Pod inventory for --local [default: the one given last]'
+            cand --kubeconfig 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]'
+            cand --state-dir 'Where --local keeps the applied TrafficControls'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --local 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;tc;status'= {
+            cand --pods 'Pod inventory [default with --local: the one given last]'
+            cand --kubeconfig 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]'
+            cand --state-dir 'Where --local keeps the applied TrafficControls'
+            cand -o 'Output format [default: table on a terminal, json otherwise]'
+            cand --output 'Output format [default: table on a terminal, json otherwise]'
+            cand --log-format 'Log line format on stderr'
+            cand --local 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'flowctl;tc;help'= {
+            cand apply 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
+            cand get 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
+            cand delete 'Delete TrafficControls; on this host, their filters and links go with them'
+            cand status 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'flowctl;tc;help;apply'= {
+        }
+        &'flowctl;tc;help;get'= {
+        }
+        &'flowctl;tc;help;delete'= {
+        }
+        &'flowctl;tc;help;status'= {
+        }
+        &'flowctl;tc;help;help'= {
+        }
         &'flowctl;certs'= {
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
@@ -332,6 +429,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand replay 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
             cand run 'Run a service of the flow-visibility pipeline'
             cand get 'Query a running aggregator'
+            cand tc 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
             cand generate-docs 'generate-docs'
@@ -358,6 +456,20 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help;get;recordmetrics'= {
         }
         &'flowctl;help;get;flowrecords'= {
+        }
+        &'flowctl;help;tc'= {
+            cand apply 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
+            cand get 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
+            cand delete 'Delete TrafficControls; on this host, their filters and links go with them'
+            cand status 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+        }
+        &'flowctl;help;tc;apply'= {
+        }
+        &'flowctl;help;tc;get'= {
+        }
+        &'flowctl;help;tc;delete'= {
+        }
+        &'flowctl;help;tc;status'= {
         }
         &'flowctl;help;certs'= {
             cand create 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

@@ -38,6 +38,7 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "collect" -d 'Receiv
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "get" -d 'Query a running aggregator'
+complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
@@ -231,6 +232,79 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "flowrecords" -d 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "get" -d 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "delete" -d 'Delete TrafficControls; on this host, their filters and links go with them'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "status" -d 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s f -l filename -d 'YAML file with one or more TrafficControls (\'---\' separated); \'-\' reads stdin' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l pods -d 'Pod inventory (the agent\'s --pods format) for --local; remembered for later commands' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l kubeconfig -d 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l state-dir -d 'Where --local keeps the applied TrafficControls' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l dry-run -d 'Validate only: nothing is sent or realized'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l force-conflicts -d 'Take over fields another field manager owns (kubectl\'s --force-conflicts)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l kubeconfig -d 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l state-dir -d 'Where --local keeps the applied TrafficControls' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l pods -d 'Pod inventory for --local [default: the one given last]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l kubeconfig -d 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l state-dir -d 'Where --local keeps the applied TrafficControls' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l pods -d 'Pod inventory [default with --local: the one given last]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l kubeconfig -d 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l state-dir -d 'Where --local keeps the applied TrafficControls' -r -F
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
+wide\t'Aligned columns with every field'
+json\t'One JSON object per line'
+yaml\t'The same objects as a YAML sequence'"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
+json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "get" -d 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete TrafficControls; on this host, their filters and links go with them'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "status" -d 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -278,17 +352,22 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "get" -d 'Query a running aggregator'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "get" -d 'Query a running aggregator'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "generate-docs"
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter\'s identity (proxy mode)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "flowrecords" -d 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "get" -d 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "delete" -d 'Delete TrafficControls; on this host, their filters and links go with them'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "status" -d 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

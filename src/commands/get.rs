@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use crate::core::aggregator::RecordMetrics;
 use crate::core::aggregator::records::{self, RecordQuery};
 use crate::core::output::OutputFormat;
+use crate::core::output::table::plain;
 
 /// Query a running aggregator
 #[derive(Debug, Args)]
@@ -99,7 +100,7 @@ fn print_records(flows: &[serde_json::Value], format: OutputFormat) -> anyhow::R
     let text = match format {
         OutputFormat::Json => serde_json::to_string_pretty(flows)? + "\n",
         OutputFormat::Yaml => serde_saphyr::to_string(&flows)?,
-        OutputFormat::Table | OutputFormat::Wide => table(records::COLUMNS, flows.iter().map(records::row)),
+        OutputFormat::Table | OutputFormat::Wide => plain(records::COLUMNS, flows.iter().map(records::row)),
     };
     use std::io::Write;
     std::io::stdout().write_all(text.as_bytes())?;
@@ -110,20 +111,9 @@ fn print(m: &RecordMetrics, format: OutputFormat) -> anyhow::Result<()> {
     let text = match format {
         OutputFormat::Json => serde_json::to_string(m)? + "\n",
         OutputFormat::Yaml => serde_saphyr::to_string(m)?,
-        OutputFormat::Table | OutputFormat::Wide => table(RecordMetrics::COLUMNS, [m.row()]),
+        OutputFormat::Table | OutputFormat::Wide => plain(RecordMetrics::COLUMNS, [m.row()]),
     };
     use std::io::Write;
     std::io::stdout().write_all(text.as_bytes())?;
     Ok(())
-}
-
-/// antctl's plain table: no borders, columns padded, no trailing blanks.
-fn table<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> String {
-    let mut table = comfy_table::Table::new();
-    table.load_style(comfy_table::presets::NOTHING);
-    table.set_header(header);
-    for row in rows {
-        table.add_row(row);
-    }
-    format!("{}\n", table.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
 }

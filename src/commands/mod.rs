@@ -10,6 +10,7 @@ pub mod get;
 pub mod listen;
 pub mod replay;
 pub mod run;
+pub mod tc;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
@@ -92,6 +93,7 @@ pub enum Command {
     Replay(replay::ReplayArgs),
     Run(run::RunArgs),
     Get(get::GetArgs),
+    Tc(tc::TcArgs),
     Certs(certs::CertsArgs),
     Completion(completion::CompletionArgs),
     #[command(hide = true)]
@@ -117,6 +119,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Replay(args) => replay::run(args, &cli.global),
         Command::Run(args) => run::run(args, &cli.global),
         Command::Get(args) => get::run(args, &cli.global),
+        Command::Tc(args) => tc::run(args, &cli.global),
         Command::Certs(args) => certs::run(args),
         Command::Completion(args) => completion::run(args),
         Command::GenerateDocs(args) => docs::run(args),

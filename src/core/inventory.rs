@@ -6,6 +6,7 @@
 //! podCIDRs: [10.200.0.0/24, 10.201.0.0/24]   # optional: every Node's, for flowType
 //! pods:
 //! - {name: web-0, namespace: default, labels: {app: web}, annotations: {}, ips: [10.200.0.2], interface: veth-web0}
+//! namespaces: {default: {team: blue}}        # optional: Namespace labels, for TrafficControl
 //! services:                                  # optional
 //! - {name: web, namespace: default, clusterIPs: [10.96.0.10], ports: [{name: http, port: 80, protocol: TCP}]}
 //! ```

@@ -18,6 +18,6 @@ pub mod output;
 pub mod problems;
 pub mod replay;
 pub mod sinks;
-pub mod tc;
 pub mod time;
+pub mod trafficcontrol;
 pub mod transport;

@@ -17,5 +17,6 @@ mod proxy;
 mod quickstart;
 mod registry;
 mod replay;
+mod tc;
 mod transport;
 mod util;

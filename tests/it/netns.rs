@@ -2,7 +2,7 @@
 //! the peers that export conntrack.
 
 use std::ffi::OsStr;
-use std::process::Command;
+use std::process::{Child, Command};
 
 /// Whether `tool` is on the PATH.
 pub fn have(tool: &str) -> bool {
@@ -45,5 +45,29 @@ impl Drop for Netns {
         // Processes still in the namespace would keep it alive: end them first.
         let _ = Command::new("sh").args(["-c", &format!("ip netns pids {} | xargs -r kill -9", self.0)]).status();
         let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+/// Deletes the namespaces after `secs` unless dropped first. It is a process of its own, so it
+/// fires even when the test hangs; deleting a namespace destroys its links, which breaks any
+/// packet loop through them.
+pub struct Watchdog(Child);
+
+impl Watchdog {
+    pub fn new(secs: u32, namespaces: &[&Netns]) -> Watchdog {
+        let names: Vec<&str> = namespaces.iter().map(|ns| ns.0.as_str()).collect();
+        let script = format!(
+            "sleep {secs}; echo 'watchdog: deleting {names}' >&2; for ns in {names}; do \
+             ip netns pids $ns | xargs -r kill -9; ip netns del $ns; done",
+            names = names.join(" ")
+        );
+        Watchdog(Command::new("sh").args(["-c", &script]).spawn().expect("starting the namespace watchdog"))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }

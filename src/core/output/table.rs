@@ -174,3 +174,14 @@ pub fn protocol_name(p: u64) -> String {
         _ => p.to_string(),
     }
 }
+
+/// antctl's plain table: no borders, columns padded, no trailing blanks.
+pub fn plain<const N: usize>(header: [&str; N], rows: impl IntoIterator<Item = [String; N]>) -> String {
+    let mut table = comfy_table::Table::new();
+    table.load_style(comfy_table::presets::NOTHING);
+    table.set_header(header);
+    for row in rows {
+        table.add_row(row);
+    }
+    format!("{}\n", table.to_string().lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
+}

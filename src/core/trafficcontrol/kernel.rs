@@ -6,9 +6,11 @@
 //! starting with [`COOKIE_MAGIC`] and holding hashes of the owning TrafficControl's name and of
 //! the filter itself, so a reconcile after a restart knows which filters are ours, which
 //! TrafficControl they belong to and whether they are already what is wanted; every link we
-//! create has the alias [`ALIAS`]. Filters live at priorities [`PREF_SKIP`]..=[`PREF_RETURN6`],
-//! above anything `tc` picks by default for other users' filters (49152 is its first pick, so
-//! ours start one higher and stay in a band of their own).
+//! create has the alias [`ALIAS`]. Filters live at priorities [`PREF_SKIP`]..=[`PREF_RETURN6`]
+//! on ingress and [`EGRESS_SHIFT`] higher on egress, above anything `tc` picks by default for
+//! other users' filters (49152 is its first pick, so ours start one higher and stay in a band
+//! of their own). The two hooks need bands of their own because u32 keeps one set of hash
+//! tables per qdisc: a dump of either hook lists the u32 filters of both at the same priority.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -26,6 +28,15 @@ pub const PREF_CAPTURE: u16 = 49154;
 pub const PREF_CAPTURE6: u16 = 49155;
 pub const PREF_RETURN: u16 = 49156;
 pub const PREF_RETURN6: u16 = 49157;
+pub const EGRESS_SHIFT: u16 = 8;
+
+/// The priority of the filter of kind `base` (one of the `PREF_` constants) on `hook`.
+pub fn pref(hook: Hook, base: u16) -> u16 {
+    match hook {
+        Hook::Ingress => base,
+        Hook::Egress => base + EGRESS_SHIFT,
+    }
+}
 
 /// The clsact hook of an interface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -69,7 +80,7 @@ impl Rule {
         Rule {
             dev: dev.into(),
             hook,
-            pref: PREF_SKIP,
+            pref: pref(hook, PREF_SKIP),
             protocol: "all",
             classifier: SKIP_RETURNED.into(),
             action: String::new(),
@@ -213,8 +224,8 @@ pub fn read() -> anyhow::Result<Realized> {
 }
 
 fn ours(dev: &str, hook: Hook, filter: &Value) -> Option<Found> {
-    let pref = u16::try_from(filter.get("pref")?.as_u64()?).ok()?;
-    if !(PREF_SKIP..=PREF_RETURN6).contains(&pref) {
+    let prio = u16::try_from(filter.get("pref")?.as_u64()?).ok()?;
+    if !(pref(hook, PREF_SKIP)..=pref(hook, PREF_RETURN6)).contains(&prio) {
         return None;
     }
     let protocol = filter.get("protocol").and_then(Value::as_str).unwrap_or("all").to_string();
@@ -227,10 +238,12 @@ fn ours(dev: &str, hook: Hook, filter: &Value) -> Option<Found> {
         .and_then(Value::as_str);
     match (filter.get("kind").and_then(Value::as_str), cookie) {
         (Some("u32"), Some(c)) if c.starts_with(COOKIE_MAGIC) => {
-            Some(Found { dev: dev.into(), hook, pref, protocol, cookie: c.into() })
+            Some(Found { dev: dev.into(), hook, pref: prio, protocol, cookie: c.into() })
         }
-        (Some("bpf"), None) if pref == PREF_SKIP && options.get("flowid").and_then(Value::as_str) == Some("1:fc") => {
-            Some(Found { dev: dev.into(), hook, pref, protocol, cookie: String::new() })
+        (Some("bpf"), None)
+            if prio == pref(hook, PREF_SKIP) && options.get("flowid").and_then(Value::as_str) == Some("1:fc") =>
+        {
+            Some(Found { dev: dev.into(), hook, pref: prio, protocol, cookie: String::new() })
         }
         _ => None,
     }

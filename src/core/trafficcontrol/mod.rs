@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod kernel;
 pub mod local;
 pub mod plan;
+pub mod show;
 pub mod types;
 
 use std::net::IpAddr;

@@ -114,10 +114,10 @@ pub fn desired(bindings: &[Binding]) -> anyhow::Result<Desired> {
             }
         }
         for &hook in b.direction.hooks() {
-            let rule = |pref, protocol, classifier: &str, verb: &str| Rule {
+            let rule = |base, protocol, classifier: &str, verb: &str| Rule {
                 dev: b.interface.clone(),
                 hook,
-                pref,
+                pref: kernel::pref(hook, base),
                 protocol,
                 classifier: classifier.into(),
                 action: format!("mirred egress {verb} dev {}", target.datapath),
@@ -171,6 +171,21 @@ pub fn desired(bindings: &[Binding]) -> anyhow::Result<Desired> {
         }
     }
     Ok(d)
+}
+
+/// Redirect is refused on this host until its return path is proven free of loops on this
+/// kernel (issue #21, slice 4): a returned packet that the Pod interface's hook catches again
+/// circulates at line rate in softirq. Checked before anything is saved or changed.
+pub fn refuse_unproven(tcs: &[TrafficControl]) -> anyhow::Result<()> {
+    let redirects: Vec<&str> =
+        tcs.iter().filter(|t| t.spec.action == Action::Redirect).filter_map(|t| t.metadata.name.as_deref()).collect();
+    anyhow::ensure!(
+        redirects.is_empty(),
+        "TrafficControl {}: spec.action: Redirect is not realized with --local yet (its return path is not yet \
+         proven loop-free on this kernel); nothing was applied",
+        redirects.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+    );
+    Ok(())
 }
 
 /// What a reconcile did.
@@ -345,5 +360,85 @@ impl LocalState {
 
     pub fn bindings(&self, inv: &Inventory) -> Vec<Binding> {
         plan::bindings(&self.applied, &inventory_pods(inv), &inv.namespaces)
+    }
+}
+
+/// What `apply` did to one TrafficControl, in kubectl's words.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Configured,
+    Unchanged,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Created => "created",
+            Change::Configured => "configured",
+            Change::Unchanged => "unchanged",
+        }
+    }
+}
+
+impl LocalState {
+    /// Adds or replaces each TrafficControl; a new one is stamped with the time it was first
+    /// applied (its precedence and its AGE), a replaced one keeps its stamp.
+    pub fn apply(&mut self, tcs: Vec<TrafficControl>) -> Vec<(String, Change)> {
+        let now = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(k8s_openapi::jiff::Timestamp::now());
+        let mut changes = Vec::new();
+        for mut tc in tcs {
+            let name = tc.metadata.name.clone().unwrap_or_default();
+            let old = self.applied.iter().find(|t| t.metadata.name == tc.metadata.name);
+            tc.metadata.creation_timestamp =
+                Some(old.and_then(|o| o.metadata.creation_timestamp.clone()).unwrap_or(now.clone()));
+            let change = match old {
+                None => Change::Created,
+                Some(o) if o.spec == tc.spec && o.metadata.labels == tc.metadata.labels => Change::Unchanged,
+                Some(_) => Change::Configured,
+            };
+            self.upsert(tc);
+            changes.push((name, change));
+        }
+        changes
+    }
+
+    fn inventory_record(&self) -> PathBuf {
+        self.path.with_file_name("inventory-path")
+    }
+
+    /// The Pod inventory: `given` (remembered for the next commands), or the one given last.
+    pub fn inventory(&self, given: Option<&Path>) -> anyhow::Result<Inventory> {
+        let record = self.inventory_record();
+        let path = match given {
+            Some(p) => {
+                let p = std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?;
+                if let Some(dir) = record.parent() {
+                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                }
+                std::fs::write(&record, p.as_os_str().as_encoded_bytes())
+                    .with_context(|| format!("cannot write {}", record.display()))?;
+                p
+            }
+            None => match std::fs::read(&record) {
+                Ok(bytes) => PathBuf::from(String::from_utf8_lossy(&bytes).trim().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+                    "--pods INVENTORY is needed: no inventory was given to an earlier `tc apply --local` with this --state-dir"
+                ),
+                Err(e) => return Err(e).with_context(|| format!("cannot read {}", record.display())),
+            },
+        };
+        Inventory::load(&path)
+    }
+
+    /// Brings the kernel to the applied TrafficControls. Without any, no inventory is needed:
+    /// everything of ours goes.
+    pub fn realize(&self, given: Option<&Path>) -> anyhow::Result<Report> {
+        let want = if self.applied.is_empty() && given.is_none() {
+            Desired::default()
+        } else {
+            desired(&self.bindings(&self.inventory(given)?))?
+        };
+        reconcile(&want)
     }
 }

@@ -1,0 +1,359 @@
+//! TrafficControl realized with Linux tc, in network namespaces of the test's own: a "node"
+//! namespace holding a Pod's host-side veth, the Pod's namespace at its other end, and a remote
+//! namespace at the end of an underlay veth for VXLAN. `flowctl tc apply --local` runs inside the
+//! node namespace. IPv6 is off and neighbours are static, so the only packets on the Pod's veth
+//! are the test's pings and counters can be compared exactly. Needs root and iproute2.
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+use crate::netns::{Netns, Watchdog, have, is_root};
+
+fn ready(test: &str) -> bool {
+    let ok = is_root() && ["ip", "tc", "ping"].iter().all(|t| have(t));
+    if !ok {
+        eprintln!("{test}: skipped: needs root, iproute2 (ip, tc) and ping");
+    }
+    ok
+}
+
+const POD_MAC: &str = "02:00:0a:4d:00:02";
+const HOST_MAC: &str = "02:00:0a:4d:00:01";
+
+/// node ⇄ pod on `pweb` (10.77.0.1) / `eth0` (10.77.0.2), and a second Pod's `papi` / `eth1`; node ⇄ remote on `ul0` (10.88.0.1) /
+/// `ul1` (10.88.0.2) with a VXLAN device `vx0` (VNI 42) in remote; a spare veth pair `rt0`/`rt1`
+/// in node to serve as a device port.
+struct Topology {
+    // Dropped first: the namespaces are deleted in their own drops.
+    _watchdog: Watchdog,
+    node: Netns,
+    _pod: Netns,
+    remote: Netns,
+    state: tempfile::TempDir,
+}
+
+fn quiet(ns: &Netns) {
+    ns.sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1");
+}
+
+fn topology(test: &str) -> Topology {
+    let name = |side: &str| format!("fctl-tc-{}-{test}-{side}", std::process::id());
+    let (node, pod, remote) = (Netns::new(name("n")), Netns::new(name("p")), Netns::new(name("r")));
+    for ns in [&node, &pod, &remote] {
+        quiet(ns);
+    }
+    node.sh(&format!(
+        "ip link add pweb address {HOST_MAC} type veth peer name eth0 address {POD_MAC} netns {p}
+         ip link add ul0 address 02:00:0a:58:00:01 type veth peer name ul1 address 02:00:0a:58:00:02 netns {r}
+         ip link add papi address 02:00:0a:4d:01:01 type veth peer name eth1 address 02:00:0a:4d:01:02 netns {p}
+         ip link add rt0 type veth peer name rt1
+         ip addr add 10.77.1.1/24 dev papi && ip link set papi up
+         ip neigh replace 10.77.1.2 lladdr 02:00:0a:4d:01:02 dev papi nud permanent
+         ip addr add 10.77.0.1/24 dev pweb && ip link set pweb up
+         ip addr add 10.88.0.1/24 dev ul0 && ip link set ul0 up
+         ip link set rt0 up && ip link set rt1 up
+         ip neigh replace 10.77.0.2 lladdr {POD_MAC} dev pweb nud permanent
+         ip neigh replace 10.88.0.2 lladdr 02:00:0a:58:00:02 dev ul0 nud permanent",
+        p = pod.0,
+        r = remote.0
+    ));
+    pod.sh(&format!(
+        "ip addr add 10.77.0.2/24 dev eth0 && ip link set eth0 up
+         ip route add default via 10.77.0.1
+         ip addr add 10.77.1.2/24 dev eth1 && ip link set eth1 up
+         ip neigh replace 10.77.1.1 lladdr 02:00:0a:4d:01:01 dev eth1 nud permanent
+         ip neigh replace 10.77.0.1 lladdr {HOST_MAC} dev eth0 nud permanent"
+    ));
+    remote.sh("ip addr add 10.88.0.2/24 dev ul1 && ip link set ul1 up
+         ip neigh replace 10.88.0.1 lladdr 02:00:0a:58:00:01 dev ul1 nud permanent
+         ip link add vx0 type vxlan id 42 dstport 4789 local 10.88.0.2 && ip link set vx0 up");
+    let state = tempfile::tempdir().unwrap();
+    let _watchdog = Watchdog::new(90, &[&node, &pod, &remote]);
+    std::fs::write(
+        state.path().join("pods.yaml"),
+        "node: node-a\nnamespaces: {default: {team: blue}}\n\
+         pods:\n- {name: web-0, namespace: default, labels: {app: web}, ips: [10.77.0.2], interface: pweb}\n\
+         - {name: api-0, namespace: default, labels: {app: api}, ips: [10.77.1.2], interface: papi}\n",
+    )
+    .unwrap();
+    Topology { _watchdog, node, _pod: pod, remote, state }
+}
+
+impl Topology {
+    /// `flowctl ARGS` inside the node namespace, with this test's state directory.
+    fn flowctl(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut cmd = self.node.cmd(assert_cmd::cargo::cargo_bin("flowctl"));
+        cmd.args(args).env("FLOWCTL_STATE_DIR", self.state.path().join("state")).env_remove("RUST_LOG");
+        match stdin {
+            None => cmd.output().unwrap(),
+            Some(text) => {
+                use std::io::Write;
+                cmd.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = cmd.spawn().unwrap();
+                child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+        }
+    }
+
+    fn apply(&self, yaml: &str) -> Output {
+        let pods = self.state.path().join("pods.yaml");
+        let out = self.flowctl(
+            &["-v", "--log-format", "json", "tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
+            Some(yaml),
+        );
+        assert!(out.status.success(), "tc apply: {}", String::from_utf8_lossy(&out.stderr));
+        out
+    }
+
+    fn delete(&self, name: &str) {
+        let out = self.flowctl(&["tc", "delete", "--local", name], None);
+        assert!(out.status.success(), "tc delete: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), format!("trafficcontrol.crd.antrea.io \"{name}\" deleted\n"));
+    }
+
+    /// Pings the Pod from the node `n` times; both counts of echo packets are `n` each.
+    fn ping_pod(&self, n: u32) {
+        self.node.sh(&format!("ping -q -c {n} -i 0.05 -W 1 10.77.0.2"));
+    }
+}
+
+/// Every qdisc, filter and link of the namespace, as `tc` and `ip` print them.
+fn snapshot(ns: &Netns) -> String {
+    ns.sh("for d in $(ls /sys/class/net | sort); do echo \"== $d\"; tc qdisc show dev $d; \
+         tc filter show dev $d ingress; tc filter show dev $d egress; done; ip -o link show")
+}
+
+/// A snapshot without the handles and action indexes the kernel numbers anew for a new filter.
+fn shape(snapshot: &str) -> String {
+    let mut out = String::new();
+    for line in snapshot.lines() {
+        let mut words = line.split_whitespace();
+        while let Some(w) = words.next() {
+            out.push_str(w);
+            out.push(' ');
+            if ["fh", "ht", "index"].contains(&w) {
+                words.next();
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn packets(ns: &Netns, dev: &str, dir: &str) -> u64 {
+    let text = ns.sh(&format!("ip -j -s link show dev {dev}"));
+    let v: Value = serde_json::from_str(&text).unwrap();
+    v[0]["stats64"][dir]["packets"].as_u64().unwrap_or_else(|| panic!("no {dir} packets for {dev}: {text}"))
+}
+
+/// The fields of the "reconciled" log line of `tc apply -v --log-format json`.
+fn reconciled(out: &Output) -> Value {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "reconciled")
+        .map(|l| l["fields"].clone())
+        .unwrap_or_else(|| panic!("no reconciled line: {}", String::from_utf8_lossy(&out.stderr)))
+}
+
+fn mirror(name: &str, direction: &str, target: &str) -> String {
+    mirror_of(name, "{matchLabels: {app: web}}", direction, target)
+}
+
+fn mirror_of(name: &str, pods: &str, direction: &str, target: &str) -> String {
+    format!(
+        "apiVersion: crd.antrea.io/v1alpha2\nkind: TrafficControl\nmetadata: {{name: {name}}}\nspec:\n  \
+         appliedTo: {{podSelector: {pods}}}\n  direction: {direction}\n  action: Mirror\n  \
+         targetPort: {target}\n"
+    )
+}
+
+#[test]
+fn mirror_to_a_local_port_and_to_vxlan_copies_exactly_the_pods_traffic_in_its_direction() {
+    if !ready("mirror") {
+        return;
+    }
+    let t = topology("mirror");
+    let before = snapshot(&t.node);
+    let targets: [(&str, &Netns, &str); 2] = [
+        ("{ovsInternal: {name: mon0}}", &t.node, "mon0"),
+        ("{vxlan: {remoteIP: 10.88.0.2, vni: 42}}", &t.remote, "vx0"),
+    ];
+    for (target, at, dev) in targets {
+        for direction in ["Ingress", "Egress", "Both"] {
+            let out = t.apply(&mirror("mirror-web", direction, target));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "trafficcontrol.crd.antrea.io/mirror-web created\n",
+                "{direction} to {target}"
+            );
+            let (to_pod, from_pod, seen) =
+                (packets(&t.node, "pweb", "tx"), packets(&t.node, "pweb", "rx"), packets(at, dev, "rx"));
+            t.ping_pod(20);
+            let to_pod = packets(&t.node, "pweb", "tx") - to_pod;
+            let from_pod = packets(&t.node, "pweb", "rx") - from_pod;
+            let seen = packets(at, dev, "rx") - seen;
+            assert_eq!((to_pod, from_pod), (20, 20), "only the pings cross the Pod's veth");
+            let expected = match direction {
+                "Ingress" => to_pod,
+                "Egress" => from_pod,
+                _ => to_pod + from_pod,
+            };
+            assert_eq!(seen, expected, "{direction} to {target}: packets mirrored to {dev}");
+            t.delete("mirror-web");
+            assert_eq!(snapshot(&t.node), before, "{direction} to {target}: delete restores the node");
+        }
+    }
+}
+
+#[test]
+fn redirect_is_refused_on_this_host_and_nothing_changes() {
+    if !ready("redirect") {
+        return;
+    }
+    let t = topology("redirect");
+    let before = snapshot(&t.node);
+    let yaml = "apiVersion: crd.antrea.io/v1alpha2\nkind: TrafficControl\nmetadata: {name: redirect-web}\nspec:\n  \
+                appliedTo: {podSelector: {matchLabels: {app: web}}}\n  \
+                direction: Ingress\n  action: Redirect\n  targetPort: {device: {name: rt0}}\n  \
+                returnPort: {device: {name: rt1}}\n";
+    let pods = t.state.path().join("pods.yaml");
+    let out = t.flowctl(&["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()], Some(yaml));
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"redirect-web\": spec.action: Redirect is not realized with --local yet"), "{err}");
+    assert_eq!(snapshot(&t.node), before);
+    assert!(!t.state.path().join("state/trafficcontrols.yaml").exists(), "nothing applied is remembered");
+}
+
+#[test]
+fn reapply_changes_nothing_and_a_lost_filter_is_restored_from_the_kernel_state() {
+    if !ready("reapply") {
+        return;
+    }
+    let t = topology("reapply");
+    let before = snapshot(&t.node);
+    let yaml = mirror("mirror-web", "Both", "{ovsInternal: {name: mon0}}");
+    t.apply(&yaml);
+    let realized = snapshot(&t.node);
+
+    let again = t.apply(&yaml);
+    assert_eq!(String::from_utf8_lossy(&again.stdout), "trafficcontrol.crd.antrea.io/mirror-web unchanged\n");
+    let r = reconciled(&again);
+    assert_eq!(
+        (r["links_created"].as_str(), r["filters_added"].as_u64(), r["filters_removed"].as_u64()),
+        (Some("[]"), Some(0), Some(0)),
+        "re-apply touched the kernel: {r}"
+    );
+    assert_eq!(snapshot(&t.node), realized);
+
+    // Someone removes our egress filter; the next apply puts back exactly that.
+    t.node.sh("tc filter del dev pweb egress pref 49162");
+    let repaired = t.apply(&yaml);
+    assert_eq!(reconciled(&repaired)["filters_added"], 1);
+    assert_eq!(shape(&snapshot(&t.node)), shape(&realized));
+
+    let get = t.flowctl(&["tc", "get", "--local", "-o", "table"], None);
+    let table = String::from_utf8_lossy(&get.stdout);
+    let mut lines = table.lines();
+    assert!(lines.next().unwrap().split_whitespace().eq(["NAME", "DIRECTION", "ACTION", "TARGET", "AGE"]));
+    let row: Vec<&str> = lines.next().unwrap().split_whitespace().collect();
+    assert_eq!(row[..5], ["mirror-web", "Both", "Mirror", "internal", "mon0"]);
+    assert!(row[5].ends_with('s'), "age in seconds: {table}");
+
+    t.delete("mirror-web");
+    assert_eq!(snapshot(&t.node), before);
+    let missing = t.flowctl(&["tc", "delete", "--local", "mirror-web"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("\"mirror-web\" not found"));
+}
+
+#[test]
+fn tunnels_this_kernel_lacks_are_named_and_nothing_is_left_behind() {
+    if !ready("nokernel") {
+        return;
+    }
+    let t = topology("nokernel");
+    let before = snapshot(&t.node);
+    let probe = ["link", "add", "probe0", "type", "geneve", "id", "1", "remote", "10.88.0.2"];
+    if t.node.cmd("ip").args(probe).output().unwrap().status.success() {
+        t.node.sh("ip link del probe0");
+        eprintln!("nokernel: skipped: this kernel has geneve");
+        return;
+    }
+    let pods = t.state.path().join("pods.yaml");
+    let out = t.flowctl(
+        &["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
+        Some(&mirror("mirror-web", "Both", "{geneve: {remoteIP: 10.88.0.2, vni: 5}}")),
+    );
+    assert_eq!(out.status.code(), Some(1), "applied but not realized");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this kernel has no geneve support"), "{err}");
+    let state = t.flowctl(&["tc", "status", "--local", "-o", "json"], None);
+    assert_eq!(state.status.code(), Some(1));
+    let rows: Value = serde_json::from_slice(&state.stdout).unwrap();
+    assert_eq!(rows[0]["state"], "missing 2 of 2 filters");
+    t.delete("mirror-web");
+    assert_eq!(snapshot(&t.node), before);
+    assert!(Path::new(&t.state.path().join("state/trafficcontrols.yaml")).exists());
+}
+
+#[test]
+fn a_shared_target_lives_while_any_trafficcontrol_uses_it_and_the_next_one_takes_over_a_pod() {
+    if !ready("shared") {
+        return;
+    }
+    let t = topology("shared");
+    let before = snapshot(&t.node);
+    let port = "{ovsInternal: {name: mon0}}";
+    t.apply(&mirror_of("mirror-web", "{matchLabels: {app: web}}", "Both", port));
+    t.apply(&mirror_of("mirror-api", "{matchLabels: {app: api}}", "Both", port));
+    t.apply(&mirror_of("mirror-all", "{}", "Ingress", "{vxlan: {remoteIP: 10.88.0.2, vni: 42}}"));
+    let states = || -> Vec<(String, String, String)> {
+        let out = t.flowctl(&["tc", "status", "--local", "-o", "json"], None);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let field = |r: &Value, k: &str| r[k].as_str().unwrap().to_string();
+        rows.iter().map(|r| (field(r, "trafficControl"), field(r, "pod"), field(r, "state"))).collect()
+    };
+    let row = |tc: &str, pod: &str, state: &str| (tc.to_string(), format!("default/{pod}"), state.to_string());
+    let has_link = |name: &str| t.node.cmd("ip").args(["link", "show", name]).output().unwrap().status.success();
+    assert_eq!(
+        states(),
+        [
+            row("mirror-web", "web-0", "realized"),
+            row("mirror-api", "api-0", "realized"),
+            row("mirror-all", "web-0", "superseded by mirror-web"),
+            row("mirror-all", "api-0", "superseded by mirror-api"),
+        ]
+    );
+    assert_eq!(t.node.sh("ip -o link show type vxlan"), "", "mirror-all selects no Pod yet");
+    assert!(has_link("mon0"));
+
+    t.delete("mirror-web");
+    assert_eq!(
+        states(),
+        [
+            row("mirror-api", "api-0", "realized"),
+            row("mirror-all", "web-0", "realized"),
+            row("mirror-all", "api-0", "superseded by mirror-api"),
+        ]
+    );
+    assert!(has_link("mon0"), "mirror-api still sends to mon0");
+
+    t.delete("mirror-api");
+    assert_eq!(states(), [row("mirror-all", "web-0", "realized"), row("mirror-all", "api-0", "realized")]);
+    assert!(!has_link("mon0"), "nothing sends to mon0 any more");
+    let to_pod = packets(&t.node, "papi", "tx");
+    let seen = packets(&t.remote, "vx0", "rx");
+    t.node.sh("ping -q -c 4 -i 0.05 -W 1 10.77.1.2");
+    assert_eq!(packets(&t.remote, "vx0", "rx") - seen, packets(&t.node, "papi", "tx") - to_pod);
+
+    t.delete("mirror-all");
+    assert_eq!(snapshot(&t.node), before);
+}
