@@ -328,7 +328,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__collect)
-            opts="-l -n -w -o -v -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
+            opts="-l -n -w -o -v -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,6 +395,22 @@ _flowctl() {
                     return 0
                     ;;
                 --max-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handshake-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first-message-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connection-idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1180,7 +1196,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__aggregator)
-            opts="-l -o -v -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --output --verbose --log-format --help --version"
+            opts="-l -o -v -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1291,6 +1307,22 @@ _flowctl() {
                     return 0
                     ;;
                 --max-sessions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handshake-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --first-message-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --connection-idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --drain-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -74,6 +74,10 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-client-c
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l max-sessions -d 'Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l handshake-timeout -d 'Time a TLS client has to finish its handshake (at most 16 at once from one address)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l first-message-timeout -d 'A TCP/TLS connection that sends no complete message this long after opening is closed' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l connection-idle-timeout -d 'A TCP/TLS connection that sends nothing this long after its last message is closed' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l drain-timeout -d 'On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -179,6 +183,10 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l rcvbuf -d 'Receive buffer of each UDP socket, in bytes (the kernel may clamp it to net.core.rmem_max; you are told)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l udp-sockets -d 'UDP sockets per port (SO_REUSEPORT), each read by its own thread [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l max-sessions -d 'Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l handshake-timeout -d 'Time a TLS client has to finish its handshake (at most 16 at once from one address)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l first-message-timeout -d 'A TCP/TLS connection that sends no complete message this long after opening is closed' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l connection-idle-timeout -d 'A TCP/TLS connection that sends nothing this long after its last message is closed' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l drain-timeout -d 'On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'

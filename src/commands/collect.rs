@@ -77,6 +77,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
             },
             idle_timeout: if lifetime > 0 { args.template_lifetime } else { defaults.idle_timeout },
             capture: args.write,
+            connections: args.listener.connections(),
         },
         format: global.output_format(),
         stats: args.stats,
@@ -89,11 +90,12 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let summary = runtime.block_on(async move {
         let stdout = std::io::stdout();
         collect::run(opts, stdout, std::io::stderr(), shutdown_signal(duration)).await
     })?;
-    Ok(ExitStatus::Success)
+    // Received and never decoded: the exit status says so.
+    Ok(if summary.connections.undrained > 0 { ExitStatus::Failure } else { ExitStatus::Success })
 }
 
 /// Completes on Ctrl-C, SIGTERM, or after `duration`.

@@ -2,10 +2,12 @@
 //! (`collect`, `run aggregator`): TLS identity and UDP ingest.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
-use crate::core::transport::{ServerTls, UdpConfig};
+use crate::core::collector::ConnectionLimits;
+use crate::core::transport::{HandshakeLimits, ServerTls, UdpConfig};
 
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Listening")]
@@ -33,6 +35,22 @@ pub struct ListenerArgs {
     /// Transport sessions held at once (UDP exporters and TCP connections); more are refused and counted
     #[arg(long, value_name = "N", default_value_t = 65_536)]
     pub max_sessions: usize,
+
+    /// Time a TLS client has to finish its handshake (at most 16 at once from one address)
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub handshake_timeout: Duration,
+
+    /// A TCP/TLS connection that sends no complete message this long after opening is closed
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub first_message_timeout: Duration,
+
+    /// A TCP/TLS connection that sends nothing this long after its last message is closed
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub connection_idle_timeout: Duration,
+
+    /// On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
 }
 
 impl ListenerArgs {
@@ -43,6 +61,15 @@ impl ListenerArgs {
             key: self.tls_key.clone().unwrap_or_default(),
             client_ca: self.tls_client_ca.clone(),
         })
+    }
+
+    pub fn connections(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            handshakes: HandshakeLimits { timeout: self.handshake_timeout, ..HandshakeLimits::default() },
+            first_message_timeout: self.first_message_timeout,
+            idle_timeout: self.connection_idle_timeout,
+            drain_timeout: self.drain_timeout,
+        }
     }
 
     /// UDP ingest: the buffer asked for, and one socket per core unless told otherwise.

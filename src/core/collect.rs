@@ -178,6 +178,14 @@ pub struct ConnectionSummary {
     pub handshake_failures: u64,
     pub framing_errors: u64,
     pub protocol_errors: u64,
+    pub handshakes_refused: u64,
+    pub handshakes_dropped: u64,
+    pub closed_silent: u64,
+    pub closed_idle: u64,
+    pub evicted: u64,
+    /// Connections that still held data when the drain on shutdown ran out of time.
+    pub undrained: u64,
+    pub undrained_bytes: u64,
 }
 
 impl From<ConnectionCounters> for ConnectionSummary {
@@ -189,6 +197,13 @@ impl From<ConnectionCounters> for ConnectionSummary {
             handshake_failures: c.handshake_failures,
             framing_errors: c.framing_errors,
             protocol_errors: c.protocol_errors,
+            handshakes_refused: c.handshakes_refused,
+            handshakes_dropped: c.handshakes_dropped,
+            closed_silent: c.closed_silent,
+            closed_idle: c.closed_idle,
+            evicted: c.evicted,
+            undrained: c.undrained,
+            undrained_bytes: c.undrained_bytes,
         }
     }
 }
@@ -215,17 +230,29 @@ impl CollectSummary {
                 let c = &self.connections;
                 text.push_str(&format!(
                     "\n{} datagrams, {} dropped by the kernel (receive buffer full); {} TCP/TLS connections \
-                     ({} TLS handshakes failed, {} streams broken, {} closed on protocol errors, {} refused); \
+                     ({} TLS handshakes failed, {} refused and {} dropped at the handshake bounds, {} streams broken, \
+                     {} closed on protocol errors, {} closed silent, {} closed idle, {} evicted, {} refused); \
                      {} messages refused at the session bound\n",
                     self.datagrams,
                     self.kernel_drops,
                     c.accepted,
                     c.handshake_failures,
+                    c.handshakes_refused,
+                    c.handshakes_dropped,
                     c.framing_errors,
                     c.protocol_errors,
+                    c.closed_silent,
+                    c.closed_idle,
+                    c.evicted,
                     c.refused,
                     self.refused_messages,
                 ));
+                if c.undrained > 0 {
+                    text.push_str(&format!(
+                        "LOST on shutdown: {} bytes still unread on {} connections when the drain timeout ran out\n",
+                        c.undrained_bytes, c.undrained
+                    ));
+                }
                 out.write_all(text.as_bytes())
             }
         }

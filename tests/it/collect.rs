@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use flowctl::core::capture::{CaptureOptions, CaptureReader};
-use flowctl::core::collector::{Board, CollectingProcess, CollectorConfig, RecordSink};
+use flowctl::core::collector::{Board, CollectingProcess, CollectorConfig, ConnectionLimits, RecordSink};
 use flowctl::core::ipfix::decoder::{DecoderConfig, RecordRef};
 use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template, Transport};
 use flowctl::core::output::json::JsonWriter;
@@ -199,6 +199,85 @@ async fn broken_streams_are_counted_and_other_sessions_carry_on() {
     let c = board.connections;
     assert_eq!((c.accepted, c.framing_errors, c.protocol_errors), (4, 2, 1));
     assert_eq!(c.active, 0);
+}
+
+/// Issue #20, defect 7: connections that send nothing used to stay open for ever, so
+/// `--max-sessions` of them locked every exporter out. Now one that sends no message within the
+/// first-message timeout, or nothing within the idle timeout after its last, is closed, and at
+/// the session bound the oldest silent one makes room for a newcomer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_and_idle_connections_are_closed_and_a_silent_one_makes_room_at_the_session_bound() {
+    let connections = ConnectionLimits {
+        first_message_timeout: Duration::from_secs(1),
+        idle_timeout: Duration::from_secs(2),
+        ..ConnectionLimits::default()
+    };
+    let decoder = DecoderConfig { max_sessions: 3, ..DecoderConfig::default() };
+    let (endpoints, records, stop, task) =
+        collector(&["tcp"], CollectorConfig { connections, decoder, ..CollectorConfig::default() }).await;
+    let to = endpoints[0];
+    let mut silent = Vec::new();
+    for _ in 0..3 {
+        silent.push(tokio::net::TcpStream::connect(to.addr()).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let t = ports_template(300);
+    let mut good = StreamSender::connect(&to, None).await.unwrap();
+    good.send(&template_message(&t)).await.unwrap();
+    good.send(&data_message(300, 0, 7)).await.unwrap();
+    good.flush().await.unwrap();
+    wait_for(&records, 1).await;
+    assert_eq!(records.lock().unwrap().len(), 1, "the newcomer was served at the session bound");
+    // The oldest silent connection was closed for it.
+    let mut byte = [0u8; 1];
+    let n = tokio::time::timeout(Duration::from_secs(1), tokio::io::AsyncReadExt::read(&mut silent[0], &mut byte));
+    assert!(matches!(n.await, Ok(Ok(0))), "the oldest silent connection is closed");
+    good.close(Duration::from_secs(1)).await.unwrap();
+    // One that spoke, then went quiet.
+    let mut quiet = StreamSender::connect(&to, None).await.unwrap();
+    quiet.send(&template_message(&t)).await.unwrap();
+    quiet.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    stop.send(()).unwrap();
+    let c = task.await.unwrap().connections;
+    assert_eq!((c.accepted, c.refused, c.evicted), (5, 0, 1));
+    assert_eq!((c.closed_silent, c.closed_idle), (2, 1), "two silent past 1 s, one idle past 2 s");
+    assert_eq!(c.active, 0);
+}
+
+/// Issue #20, defect 8: on shutdown the collector used to stop reading at once, and what its
+/// connections still held (acknowledged by TCP, so the exporters counted it delivered) was lost.
+/// Now each connection is read until it is empty or closes; what is left when the drain timeout
+/// runs out (here: a message cut in half by an exporter that went quiet) is counted as lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_drains_what_connections_hold_and_counts_what_it_could_not() {
+    let connections = ConnectionLimits { drain_timeout: Duration::from_secs(3), ..ConnectionLimits::default() };
+    let (endpoints, records, stop, task) =
+        collector(&["tcp"], CollectorConfig { connections, ..CollectorConfig::default() }).await;
+    let to = endpoints[0];
+    let t = ports_template(300);
+    let mut burst = StreamSender::connect(&to, None).await.unwrap();
+    burst.send(&template_message(&t)).await.unwrap();
+    for seq in 0..100u32 {
+        let mut m = MessageWriter::ipfix(1_700_000_000, seq * 200, 1);
+        m.begin_set(300);
+        for i in 0..200u16 {
+            m.record().unsigned(u64::from(i), 2).unsigned(80, 2);
+        }
+        burst.send(&m.finish()).await.unwrap();
+    }
+    burst.flush().await.unwrap();
+    let mut cut = StreamSender::connect(&to, None).await.unwrap();
+    cut.send(&template_message(&t)).await.unwrap();
+    cut.send(&data_message(300, 0, 9)[..10]).await.unwrap();
+    cut.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let board = task.await.unwrap();
+    assert_eq!(records.lock().unwrap().len(), 20_000, "every record sent before the signal was decoded");
+    let c = board.connections;
+    assert_eq!((c.undrained, c.undrained_bytes), (1, 10), "the half message is counted as lost");
+    drop((burst, cut));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use flowctl::core::transport::certs::{self, CertsRequest};
 use flowctl::core::transport::{
-    AcceptError, ClientTls, Endpoint, FramingError, MessageStream, ServerTls, StreamListener, StreamSender, TlsError,
-    TransportError, UdpConfig, UdpListener, UdpReceiver, UdpSender, client_config, server_config,
+    AcceptError, ClientTls, Endpoint, FramingError, HandshakeLimits, MessageStream, ServerTls, StreamListener,
+    StreamSender, TlsError, TransportError, UdpConfig, UdpListener, UdpReceiver, UdpSender, client_config,
+    server_config,
 };
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -247,7 +248,7 @@ fn udp_bind_errors_name_the_address() {
 // ---------------------------------------------------------------- TCP
 
 async fn tcp_listener() -> (StreamListener, SocketAddr) {
-    let listener = StreamListener::bind(&Endpoint::Tcp(localhost0()), None).await.unwrap();
+    let listener = StreamListener::bind(&Endpoint::Tcp(localhost0()), None, HandshakeLimits::default()).await.unwrap();
     let addr = listener.local_addr();
     (listener, addr)
 }
@@ -387,9 +388,9 @@ async fn tcp_many_concurrent_connections() {
 
 #[tokio::test]
 async fn stream_endpoints_must_fit() {
-    let err = StreamListener::bind(&Endpoint::Udp(localhost0()), None).await.err().unwrap();
+    let err = StreamListener::bind(&Endpoint::Udp(localhost0()), None, HandshakeLimits::default()).await.err().unwrap();
     assert!(err.to_string().contains("tcp:// or tls://"), "{err}");
-    let err = StreamListener::bind(&Endpoint::Tls(localhost0()), None).await.err().unwrap();
+    let err = StreamListener::bind(&Endpoint::Tls(localhost0()), None, HandshakeLimits::default()).await.err().unwrap();
     assert!(err.to_string().contains("server certificate"), "{err}");
     let err = StreamSender::connect(&Endpoint::Tls(localhost0()), None).await.err().unwrap();
     assert!(err.to_string().contains("CA certificate"), "{err}");
@@ -445,7 +446,11 @@ impl Pki {
 }
 
 async fn tls_listener(config: Arc<rustls::ServerConfig>) -> (StreamListener, Endpoint) {
-    let listener = StreamListener::bind(&Endpoint::Tls(localhost0()), Some(config)).await.unwrap();
+    tls_listener_with(config, HandshakeLimits::default()).await
+}
+
+async fn tls_listener_with(config: Arc<rustls::ServerConfig>, limits: HandshakeLimits) -> (StreamListener, Endpoint) {
+    let listener = StreamListener::bind(&Endpoint::Tls(localhost0()), Some(config), limits).await.unwrap();
     let endpoint = Endpoint::Tls(listener.local_addr());
     (listener, endpoint)
 }
@@ -457,6 +462,65 @@ async fn tls_send(to: Endpoint, tls: &ClientTls, msgs: u32) -> Result<(), Transp
         tx.send(&message(200, i)).await.map_err(|io| TransportError::Connect { endpoint: to, io })?;
     }
     tx.shutdown().await.map_err(|io| TransportError::Connect { endpoint: to, io })
+}
+
+/// Issue #20, defect 6: 64 silent connections used to fill every handshake slot, and accepting
+/// stopped until they timed out, so a good exporter waited 10 s or was locked out. Now one
+/// address gets at most `per_source` handshakes at once, the oldest handshake makes room at the
+/// total bound, and accepting never stops: the good exporter is served at once.
+#[tokio::test]
+async fn silent_tls_clients_neither_starve_handshakes_nor_lock_out_a_good_exporter() {
+    let pki = Pki::new(&[]);
+    let limits = HandshakeLimits { timeout: Duration::from_secs(30), per_source: 16, total: 40 };
+    let (listener, to) = tls_listener_with(pki.server(false), limits).await;
+    // Connecting while the listener's answers are read, as a collector reads them.
+    let silent = tokio::spawn(async move {
+        let mut silent = Vec::new();
+        // 200 from one address: 16 get a handshake, the rest are closed at once.
+        for _ in 0..200 {
+            silent.push(TcpStream::connect(to.addr()).await.unwrap());
+        }
+        // 30 more from 30 other addresses: the total bound of 40 drops the 6 oldest.
+        for i in 0..30u8 {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(SocketAddr::from(([127, 0, 1, 10 + i], 0))).unwrap();
+            silent.push(socket.connect(to.addr()).await.unwrap());
+        }
+        silent
+    });
+    let (mut refused, mut dropped) = (0, 0);
+    while refused + dropped < 184 + 6 {
+        match within(listener.accept()).await {
+            Err(AcceptError::HandshakesFromSource { limit: 16, .. }) => refused += 1,
+            Err(AcceptError::HandshakeDropped { limit: 40, .. }) => dropped += 1,
+            Err(e) => panic!("{e}"),
+            other => panic!("expected a refused or dropped handshake: {:?}", other.map(|(_, peer)| peer)),
+        }
+    }
+    assert_eq!((refused, dropped), (184, 6));
+    let silent = silent.await.unwrap();
+
+    let started = Instant::now();
+    let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let tls = (client_config(&pki.client(&pki.path("ca.crt"), None)).unwrap(), name);
+    let sender = tokio::spawn(async move {
+        let mut tx = StreamSender::connect_from(&to, Some([127, 0, 0, 2].into()), Some(tls)).await.unwrap();
+        tx.send(&message(100, 7)).await.unwrap();
+        tx.shutdown().await.unwrap();
+    });
+    // One more handshake dropped to make room for the good exporter, then its connection.
+    let (mut stream, peer) = loop {
+        match within(listener.accept()).await {
+            Ok(conn) => break conn,
+            Err(AcceptError::HandshakeDropped { .. }) => {}
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(peer.ip(), std::net::IpAddr::from([127, 0, 0, 2]));
+    assert_eq!(read_all(&mut stream).await, [7]);
+    sender.await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(3), "served in {:?}", started.elapsed());
+    drop(silent);
 }
 
 async fn read_all(stream: &mut MessageStream) -> Vec<u32> {

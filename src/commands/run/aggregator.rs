@@ -151,14 +151,15 @@ pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitSta
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    let undrained = runtime.block_on(async move {
         let shutdown = crate::commands::collect::shutdown_signal(None);
         match options(args).await? {
-            Options::Proxy(opts) => proxy::run(*opts, shutdown).await.map(drop),
-            Options::Aggregate(opts) => aggregate::run(*opts, shutdown).await.map(drop),
+            Options::Proxy(opts) => proxy::run(*opts, shutdown).await.map(|s| s.undrained_bytes),
+            Options::Aggregate(opts) => aggregate::run(*opts, shutdown).await.map(|s| s.undrained_bytes),
         }
     })?;
-    Ok(ExitStatus::Success)
+    // Received and never processed: the exit status says so.
+    Ok(if undrained > 0 { ExitStatus::Failure } else { ExitStatus::Success })
 }
 
 enum Options {
@@ -253,6 +254,7 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
         tls,
         udp: args.listener.udp(),
         decoder: DecoderConfig { max_sessions: args.listener.max_sessions, ..DecoderConfig::default() },
+        connections: args.listener.connections(),
         ..CollectorConfig::default()
     };
 

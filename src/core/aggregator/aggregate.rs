@@ -63,6 +63,8 @@ pub struct AggregateSummary {
     pub records_exported: u64,
     pub ipfix_exported: u64,
     pub ipfix_dropped: u64,
+    /// Bytes still unread on connections when the drain on shutdown ran out of time: lost.
+    pub undrained_bytes: u64,
 }
 
 /// What the receiving sinks and the ticker share.
@@ -423,7 +425,7 @@ pub async fn run(
             .context("starting the expiry thread")?
     };
 
-    process.run(shutdown).await;
+    let board = process.run(shutdown).await;
     stop.store(true, Ordering::Relaxed);
     let outlet = tokio::task::spawn_blocking(move || ticker.join())
         .await
@@ -452,7 +454,9 @@ pub async fn run(
         records_exported: shared.produced.load(Ordering::Relaxed),
         ipfix_exported: stats.as_ref().map_or(0, |s| s.records_exported),
         ipfix_dropped: stats.as_ref().map_or(0, |s| s.records_dropped) + exporter_gone,
+        undrained_bytes: board.connections.undrained_bytes,
     };
+    super::warn_undrained(&board);
     info!(
         "stopped: {} records received ({} not Antrea), {} flows correlated, {} records exported, {} sent over IPFIX, \
          {} dropped by the exporter",

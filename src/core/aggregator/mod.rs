@@ -53,6 +53,18 @@ pub(crate) fn fill_pod(pods: &PodStore, flow: &mut Flow, source: bool) -> bool {
     true
 }
 
+/// Says what shutdown could not read: records an exporter handed over and will not send again.
+fn warn_undrained(board: &crate::core::collector::Board) {
+    let c = board.connections;
+    if c.undrained > 0 {
+        tracing::warn!(
+            "{} bytes were still unread on {} connections when the drain timeout ran out: the records in them are lost",
+            c.undrained_bytes,
+            c.undrained
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -102,6 +102,8 @@ pub struct ProxySummary {
     pub not_forwarded: u64,
     pub exported: u64,
     pub export_dropped: u64,
+    /// Bytes still unread on connections when the drain on shutdown ran out of time: lost.
+    pub undrained_bytes: u64,
 }
 
 /// What every sink shares.
@@ -489,7 +491,7 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
         None => None,
     };
     // Every sink, and with it every sender, is gone once the collecting process has stopped.
-    process.run(shutdown).await;
+    let board = process.run(shutdown).await;
     let stats = match exporter {
         Some(process) => {
             let drain = opts.drain;
@@ -508,7 +510,9 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
         not_forwarded: c.not_forwarded(),
         exported: stats.as_ref().map_or(0, |s| s.records_exported),
         export_dropped: stats.as_ref().map_or(0, |s| s.records_dropped),
+        undrained_bytes: board.connections.undrained_bytes,
     };
+    super::warn_undrained(&board);
     info!(
         "stopped: {} records received ({} Antrea, {} other), {} exported, {} not forwarded, {} dropped by the exporter",
         summary.received,

@@ -37,6 +37,20 @@ pub struct ConnectionCounters {
     pub protocol_errors: u64,
     /// Connections refused because the most sessions were already open.
     pub refused: u64,
+    /// Connections closed at once: their address had the most TLS handshakes in progress.
+    pub handshakes_refused: u64,
+    /// TLS handshakes in progress dropped, oldest first, at the bound on all of them.
+    pub handshakes_dropped: u64,
+    /// Connections closed for sending no complete message within the first-message timeout.
+    pub closed_silent: u64,
+    /// Connections closed for sending nothing within the idle timeout after their last message.
+    pub closed_idle: u64,
+    /// Connections that never sent a message, closed to make room at the session bound.
+    pub evicted: u64,
+    /// Connections still holding data when the drain on shutdown ran out of time, and the bytes
+    /// they held (received, never decoded: lost).
+    pub undrained: u64,
+    pub undrained_bytes: u64,
 }
 
 /// Who decodes a session: a UDP receiving thread (its number) or, for TCP and TLS, the

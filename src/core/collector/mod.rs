@@ -29,7 +29,9 @@ pub use per_template::PerTemplate;
 use crate::core::capture::MessagePcapWriter;
 use crate::core::ipfix::decoder::{DecoderConfig, RecordRef};
 use crate::core::problems::{Policy, ProblemLog};
-use crate::core::transport::{Endpoint, ServerTls, StreamListener, UdpConfig, UdpListener, server_config};
+use crate::core::transport::{
+    Endpoint, HandshakeLimits, ServerTls, StreamListener, UdpConfig, UdpListener, server_config,
+};
 
 /// What to listen on and how.
 #[derive(Clone, Debug)]
@@ -44,6 +46,32 @@ pub struct CollectorConfig {
     pub idle_timeout: Duration,
     /// Write every message received into this capture, with the real peer addresses.
     pub capture: Option<PathBuf>,
+    pub connections: ConnectionLimits,
+}
+
+/// How long TCP and TLS connections may take, so idle sockets cannot hold descriptors and
+/// session slots for ever, and how long shutdown reads what they still hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    pub handshakes: HandshakeLimits,
+    /// A connection that sends no complete message this long after it opened is closed.
+    pub first_message_timeout: Duration,
+    /// A connection that sends nothing this long after its last message is closed.
+    pub idle_timeout: Duration,
+    /// On shutdown, connections are read until they are empty or close, for at most this long;
+    /// what they still hold then is counted as lost.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            handshakes: HandshakeLimits::default(),
+            first_message_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            drain_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 impl Default for CollectorConfig {
@@ -55,6 +83,7 @@ impl Default for CollectorConfig {
             decoder: DecoderConfig::default(),
             idle_timeout: Duration::from_secs(1800),
             capture: None,
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -78,6 +107,7 @@ pub(crate) struct Shared {
     pub sinks: SinkFactory,
     pub decoder: DecoderConfig,
     pub idle_timeout: Duration,
+    pub connections: ConnectionLimits,
 }
 
 impl Shared {
@@ -116,7 +146,12 @@ impl CollectingProcess {
             sinks,
             decoder: config.decoder.clone(),
             idle_timeout: config.idle_timeout,
+            connections: config.connections,
         });
+        match crate::core::transport::raise_fd_limit() {
+            Ok(limit) => tracing::debug!("open files limit: {limit}"),
+            Err(e) => warn!("cannot raise the open files limit: {e}; connections beyond it are refused by the kernel"),
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let (stop_tx, stop_rx) = watch::channel(false);
         let tls = match (&config.tls, config.listen.iter().any(|e| matches!(e, Endpoint::Tls(_)))) {
@@ -157,7 +192,7 @@ impl CollectingProcess {
                 }
                 Endpoint::Tcp(_) | Endpoint::Tls(_) => {
                     let tls = if matches!(endpoint, Endpoint::Tls(_)) { tls.clone() } else { None };
-                    let listener = StreamListener::bind(endpoint, tls).await?;
+                    let listener = StreamListener::bind(endpoint, tls, config.connections.handshakes).await?;
                     let local = listener.local_addr();
                     let here = match endpoint {
                         Endpoint::Tls(_) => Endpoint::Tls(local),

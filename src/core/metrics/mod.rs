@@ -170,6 +170,32 @@ fn register_board(registry: &mut Registry, board: &Board) {
     counter(registry, "tls_handshake_failures", "TLS handshakes that failed", c.handshake_failures);
     counter(registry, "framing_errors", "Streams cut mid-message or carrying something not IPFIX", c.framing_errors);
     counter(registry, "protocol_errors", "Connections closed after a protocol error", c.protocol_errors);
+    counter(
+        registry,
+        "tls_handshakes_refused",
+        "Connections closed at once: their address had the most TLS handshakes in progress",
+        c.handshakes_refused,
+    );
+    counter(
+        registry,
+        "tls_handshakes_dropped",
+        "TLS handshakes in progress dropped, oldest first, at the bound on all of them",
+        c.handshakes_dropped,
+    );
+    counter(
+        registry,
+        "connections_closed_silent",
+        "Connections closed for sending no message in time",
+        c.closed_silent,
+    );
+    counter(registry, "connections_closed_idle", "Connections closed after the idle timeout", c.closed_idle);
+    counter(
+        registry,
+        "connections_evicted",
+        "Connections that never sent a message, closed to make room at the session bound",
+        c.evicted,
+    );
+    counter(registry, "undrained_bytes", "Bytes left unread on shutdown when the drain timed out", c.undrained_bytes);
     gauge(registry, "connections_active", "TCP and TLS connections open", c.active as i64);
     gauge(registry, "sessions", "Transport sessions being decoded", board.live_sessions() as i64);
 }

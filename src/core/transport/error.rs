@@ -65,6 +65,12 @@ pub enum AcceptError {
     Handshake { peer: SocketAddr, io: io::Error },
     #[error("TLS handshake with {peer} did not finish within {}s", after.as_secs())]
     HandshakeTimeout { peer: SocketAddr, after: Duration },
+    /// The address already had this many handshakes in progress; the connection was closed.
+    #[error("connection from {peer} closed: {limit} TLS handshakes from its address are in progress already")]
+    HandshakesFromSource { peer: SocketAddr, limit: usize },
+    /// The oldest handshake in progress, dropped to make room for a new connection.
+    #[error("TLS handshake with {peer} dropped: {limit} handshakes in progress, this one the oldest")]
+    HandshakeDropped { peer: SocketAddr, limit: usize },
     /// The listener's accepting task is gone (it panicked); no more connections will come.
     #[error("the listener on {endpoint} stopped accepting connections")]
     Closed { endpoint: Endpoint },
@@ -74,7 +80,10 @@ impl AcceptError {
     /// The peer whose connection failed, when there is one.
     pub fn peer(&self) -> Option<SocketAddr> {
         match *self {
-            AcceptError::Handshake { peer, .. } | AcceptError::HandshakeTimeout { peer, .. } => Some(peer),
+            AcceptError::Handshake { peer, .. }
+            | AcceptError::HandshakeTimeout { peer, .. }
+            | AcceptError::HandshakesFromSource { peer, .. }
+            | AcceptError::HandshakeDropped { peer, .. } => Some(peer),
             AcceptError::Accept { .. } | AcceptError::Closed { .. } => None,
         }
     }

@@ -24,9 +24,20 @@ mod udp;
 
 pub use endpoint::{DEFAULT_PORT, Endpoint};
 pub use error::{AcceptError, FramingError, TlsError, TransportError};
-pub use stream::{MessageStream, StreamListener, StreamSender};
+pub use stream::{HandshakeLimits, MessageStream, StreamListener, StreamSender};
 pub use tls::{ClientTls, ServerTls, client_config, server_config};
 pub use udp::{Datagram, Datagrams, RcvBuf, RecvBatch, UdpConfig, UdpListener, UdpReceiver, UdpSender};
 
 /// The longest IPFIX message: the header's Length field is 16 bits.
 pub const MAX_MESSAGE_LEN: usize = 65535;
+
+/// Raises this process's soft limit on open files to its hard limit, so a collector serving
+/// many exporters is not stopped at the usual 1,024 descriptors; returns the limit in force.
+pub fn raise_fd_limit() -> std::io::Result<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    }
+    Ok(hard)
+}

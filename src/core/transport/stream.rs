@@ -5,12 +5,16 @@
 //! [`MessageStream`] cuts the stream. A header that is not IPFIX leaves no way to find the next
 //! message, so framing stops there and the caller closes the connection, as go-ipfix does.
 //!
-//! [`StreamListener`] accepts in a task of its own. TLS handshakes run concurrently (at most
-//! [`MAX_HANDSHAKES`] at once, each limited to [`HANDSHAKE_TIMEOUT`]), so a client that connects
-//! and stays silent delays no one else; finished connections wait in a short queue for `accept`.
+//! [`StreamListener`] accepts in a task of its own and never stops accepting: TLS handshakes run
+//! concurrently, each limited in time, at most [`HandshakeLimits::per_source`] at once from one
+//! address, and at most [`HandshakeLimits::total`] in all, beyond which the oldest is dropped for
+//! the newest. A few silent clients therefore delay no one else and cannot lock anyone out;
+//! finished connections wait in a short queue for `accept`.
 
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,7 +24,7 @@ use rustls_pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{Mutex, mpsc};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 use tokio_util::codec::{Decoder, FramedRead};
 use tokio_util::either::Either;
@@ -28,10 +32,6 @@ use tokio_util::either::Either;
 use super::{AcceptError, Endpoint, FramingError, MAX_MESSAGE_LEN, TransportError};
 use crate::core::ipfix::message::{IPFIX_HEADER_LEN, IPFIX_VERSION};
 
-/// TLS handshakes in progress at once; further connections wait in the kernel's backlog.
-const MAX_HANDSHAKES: usize = 64;
-/// How long a client has to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Accepted connections waiting for the caller's `accept`.
 const QUEUE: usize = 16;
 /// Pause after the kernel refuses a connection (e.g. no file descriptors left), so the accepting
@@ -44,6 +44,24 @@ type ServerIo = Either<TcpStream, tokio_rustls::server::TlsStream<TcpStream>>;
 type ClientIo = Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
 type Accepted = Result<(MessageStream, SocketAddr), AcceptError>;
 
+/// Bounds on TLS handshakes in progress, so that clients which connect and say nothing cannot
+/// hold the listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HandshakeLimits {
+    /// How long a client has to finish its handshake.
+    pub timeout: Duration,
+    /// Handshakes in progress from one address; a further connection from it is closed at once.
+    pub per_source: usize,
+    /// Handshakes in progress in all; at this bound the oldest is dropped for the newest.
+    pub total: usize,
+}
+
+impl Default for HandshakeLimits {
+    fn default() -> Self {
+        HandshakeLimits { timeout: Duration::from_secs(5), per_source: 16, total: 1024 }
+    }
+}
+
 /// Listens for IPFIX exporters on TCP or TLS.
 pub struct StreamListener {
     endpoint: Endpoint,
@@ -53,7 +71,11 @@ pub struct StreamListener {
 
 impl StreamListener {
     /// Listens on a `tcp://` endpoint without `tls`, or a `tls://` endpoint with it.
-    pub async fn bind(endpoint: &Endpoint, tls: Option<Arc<rustls::ServerConfig>>) -> Result<Self, TransportError> {
+    pub async fn bind(
+        endpoint: &Endpoint,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        limits: HandshakeLimits,
+    ) -> Result<Self, TransportError> {
         let mismatch = |problem| Err(TransportError::Mismatch { endpoint: *endpoint, problem });
         let acceptor = match (endpoint, tls) {
             (Endpoint::Udp(_), _) => return mismatch("a stream listener takes tcp:// or tls://"),
@@ -70,7 +92,7 @@ impl StreamListener {
             _ => Endpoint::Tcp(local),
         };
         let (tx, rx) = mpsc::channel(QUEUE);
-        let acceptor = tokio::spawn(accept_loop(listener, acceptor, tx, endpoint));
+        let acceptor = tokio::spawn(accept_loop(listener, acceptor, limits, tx, endpoint));
         Ok(StreamListener { endpoint, incoming: Mutex::new(rx), acceptor })
     }
 
@@ -94,12 +116,43 @@ impl Drop for StreamListener {
     }
 }
 
-async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, tx: mpsc::Sender<Accepted>, endpoint: Endpoint) {
+/// Handshakes in progress per source address; an entry goes when its handshake ends, however
+/// it ends (a task dropped by `abort` included), through [`SourceSlot`].
+type InProgress = Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>;
+
+struct SourceSlot {
+    in_progress: InProgress,
+    ip: IpAddr,
+}
+
+impl Drop for SourceSlot {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.in_progress.lock()
+            && let Some(n) = map.get_mut(&self.ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    limits: HandshakeLimits,
+    tx: mpsc::Sender<Accepted>,
+    endpoint: Endpoint,
+) {
     let mut handshakes = JoinSet::new();
+    let in_progress: InProgress = Arc::default();
+    // Oldest first, to find the one to drop at the total bound.
+    let mut order: VecDeque<(AbortHandle, SocketAddr)> = VecDeque::new();
     loop {
         tokio::select! {
             Some(_) = handshakes.join_next(), if !handshakes.is_empty() => {}
-            accepted = listener.accept(), if handshakes.len() < MAX_HANDSHAKES => {
+            accepted = listener.accept() => {
                 let (tcp, peer) = match accepted {
                     Ok(conn) => conn,
                     Err(io) => {
@@ -111,27 +164,54 @@ async fn accept_loop(listener: TcpListener, tls: Option<TlsAcceptor>, tx: mpsc::
                     }
                 };
                 let local = tcp.local_addr().unwrap_or(endpoint.addr());
-                match &tls {
-                    None => {
-                        let stream = MessageStream::new(Either::Left(tcp), peer, local, false);
-                        if tx.send(Ok((stream, peer))).await.is_err() {
-                            return;
-                        }
+                let Some(acceptor) = &tls else {
+                    let stream = MessageStream::new(Either::Left(tcp), peer, local, false);
+                    if tx.send(Ok((stream, peer))).await.is_err() {
+                        return;
                     }
-                    Some(acceptor) => {
-                        let handshake = acceptor.accept(tcp);
-                        let tx = tx.clone();
-                        handshakes.spawn(async move {
-                            let result = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
-                                Ok(Ok(tls)) => Ok((MessageStream::new(Either::Right(tls), peer, local, true), peer)),
-                                Ok(Err(io)) => Err(AcceptError::Handshake { peer, io }),
-                                Err(_) => Err(AcceptError::HandshakeTimeout { peer, after: HANDSHAKE_TIMEOUT }),
-                            };
-                            // The listener may be gone; then so is the connection.
-                            let _ = tx.send(result).await;
-                        });
+                    continue;
+                };
+                let slot = {
+                    let Ok(mut map) = in_progress.lock() else { return };
+                    let n = map.entry(peer.ip()).or_default();
+                    if *n >= limits.per_source {
+                        None
+                    } else {
+                        *n += 1;
+                        Some(SourceSlot { in_progress: in_progress.clone(), ip: peer.ip() })
+                    }
+                };
+                let Some(slot) = slot else {
+                    drop(tcp);
+                    let refused = AcceptError::HandshakesFromSource { peer, limit: limits.per_source };
+                    if tx.send(Err(refused)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                };
+                order.retain(|(h, _)| !h.is_finished());
+                if order.len() >= limits.total
+                    && let Some((oldest, who)) = order.pop_front()
+                {
+                    oldest.abort();
+                    if tx.send(Err(AcceptError::HandshakeDropped { peer: who, limit: limits.total })).await.is_err() {
+                        return;
                     }
                 }
+                let handshake = acceptor.accept(tcp);
+                let tx = tx.clone();
+                let timeout = limits.timeout;
+                let handle = handshakes.spawn(async move {
+                    let _slot = slot;
+                    let result = match tokio::time::timeout(timeout, handshake).await {
+                        Ok(Ok(tls)) => Ok((MessageStream::new(Either::Right(tls), peer, local, true), peer)),
+                        Ok(Err(io)) => Err(AcceptError::Handshake { peer, io }),
+                        Err(_) => Err(AcceptError::HandshakeTimeout { peer, after: timeout }),
+                    };
+                    // The listener may be gone; then so is the connection.
+                    let _ = tx.send(result).await;
+                });
+                order.push_back((handle, peer));
             }
         }
     }
@@ -185,6 +265,17 @@ impl MessageStream {
 
     pub fn peer(&self) -> SocketAddr {
         self.peer
+    }
+
+    /// Bytes received and not yet framed into messages: what the kernel holds for this
+    /// connection (for TLS, still encrypted) and the part of a message read already.
+    pub fn unread_bytes(&self) -> u64 {
+        let tcp = match self.frames.get_ref() {
+            Either::Left(tcp) => tcp,
+            Either::Right(tls) => tls.get_ref().0,
+        };
+        let queued = rustix::io::ioctl_fionread(tcp.as_fd()).unwrap_or(0);
+        queued + self.frames.read_buffer().len() as u64
     }
 
     pub fn local(&self) -> SocketAddr {
