@@ -159,7 +159,8 @@ pub fn run(args: ReplayArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
         }
         _ => report.write(OutputFormat::Table, &mut std::io::stderr().lock()).context("writing the report")?,
     }
-    Ok(ExitStatus::Success)
+    // Messages the collector did not take: the replay did not do what was asked.
+    Ok(if report.undelivered() > 0 { ExitStatus::Failure } else { ExitStatus::Success })
 }
 
 /// A flag set by the first Ctrl-C or SIGTERM, so the replay stops and reports; a second one, a

@@ -161,6 +161,10 @@ enum Cause {
     UdpSend,
     /// A TCP/TLS write failed: the collector closed or reset the connection.
     ConnectionLost,
+    /// The collector turned a TCP/TLS connection down after accepting it (a TLS alert such as
+    /// a refused client certificate, a close at its session bound, a reset): every message
+    /// written on it counts as not delivered, since TCP cannot tell which of them were read.
+    Rejected,
 }
 
 impl Cause {
@@ -172,6 +176,7 @@ impl Cause {
             Cause::LengthBeyondMessage => "length-beyond-message",
             Cause::UdpSend => "udp-send",
             Cause::ConnectionLost => "connection-lost",
+            Cause::Rejected => "rejected-by-collector",
         }
     }
 }
@@ -249,6 +254,8 @@ struct Session {
     connections: u32,
     last_used: u64,
     sent: Counts,
+    /// What was written on its current connection, taken back if the collector rejects it.
+    on_link: Counts,
 }
 
 /// The sessions of the input, and the sequence counters of their observation domains.
@@ -265,7 +272,15 @@ impl Sessions {
     fn session(&mut self, key: SessionKey) -> u32 {
         let list = &mut self.list;
         *self.index.entry(key).or_insert_with(|| {
-            list.push(Session { key, link: None, local: None, connections: 0, last_used: 0, sent: Counts::default() });
+            list.push(Session {
+                key,
+                link: None,
+                local: None,
+                connections: 0,
+                last_used: 0,
+                sent: Counts::default(),
+                on_link: Counts::default(),
+            });
             (list.len() - 1) as u32
         })
     }
@@ -574,6 +589,7 @@ impl<'a> Output<'a> {
         sessions: &mut [Session],
         s: usize,
         tally: &mut Tally,
+        log: &mut ProblemLog,
     ) -> Result<Option<Link>, ReplayError> {
         self.clock += 1;
         sessions[s].last_used = self.clock;
@@ -584,7 +600,7 @@ impl<'a> Output<'a> {
             let oldest = self.open.iter().enumerate().min_by_key(|(_, o)| sessions[**o as usize].last_used);
             if let Some((i, &victim)) = oldest {
                 self.open.swap_remove(i);
-                self.close(&mut sessions[victim as usize]);
+                self.close_links(sessions, vec![victim as usize], tally, log);
                 tally.closed_at_bound += 1;
             }
         }
@@ -597,6 +613,7 @@ impl<'a> Output<'a> {
             Link::Stream(st) => st.local_addr(),
         });
         session.connections += 1;
+        session.on_link = Counts::default();
         self.open.push(s as u32);
         Ok(Some(link))
     }
@@ -681,9 +698,16 @@ impl<'a> Output<'a> {
                     Some(Ok(())) => {
                         for (m, &r) in msgs.iter().zip(records) {
                             session.sent.add(m.len(), r);
+                            session.on_link.add(m.len(), r);
                             tally.sent.add(m.len(), r);
                         }
-                        Sent::Go
+                        match self.runtime.block_on(sender.check()) {
+                            Ok(()) => Sent::Go,
+                            Err(e) => {
+                                reject(session, &e, to, tally, log);
+                                Sent::Lost
+                            }
+                        }
                     }
                     // What of the write reached the collector is unknown: the whole group counts
                     // as lost, and the session's next message opens a new connection.
@@ -700,33 +724,56 @@ impl<'a> Output<'a> {
         }
     }
 
-    /// Closes a session's socket or connection (TCP/TLS: flush, close_notify, FIN, and the
-    /// collector's close awaited).
-    fn close(&self, session: &mut Session) {
-        self.close_links(vec![session.link.take()]);
+    fn close_all(&mut self, sessions: &mut [Session], tally: &mut Tally, log: &mut ProblemLog) {
+        let open = std::mem::take(&mut self.open).into_iter().map(|s| s as usize).collect();
+        self.close_links(sessions, open, tally, log);
     }
 
-    fn close_all(&mut self, sessions: &mut [Session]) {
-        let links = std::mem::take(&mut self.open).into_iter().map(|s| sessions[s as usize].link.take()).collect();
-        self.close_links(links);
-    }
-
-    /// Closes connections all at once, so their waits for the collector overlap.
-    fn close_links(&self, links: Vec<Option<Link>>) {
-        let closing = links.into_iter().filter_map(|link| match link {
+    /// Closes sessions' connections (TCP/TLS: flush, close_notify, FIN, and the collector's
+    /// close awaited) all at once, so their waits for the collector overlap; a connection the
+    /// collector turned down takes back what was counted as sent on it.
+    fn close_links(&self, sessions: &mut [Session], which: Vec<usize>, tally: &mut Tally, log: &mut ProblemLog) {
+        let closing = which.into_iter().filter_map(|s| match sessions[s].link.take() {
             Some(Link::Stream(sender)) => Some(async move {
-                let peer = sender.peer();
                 // The flush before the close may wait on a collector that stopped reading.
-                match tokio::time::timeout(2 * CLOSE_TIMEOUT, sender.close(CLOSE_TIMEOUT)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => warn!("closing the connection to {peer}: {e}"),
-                    Err(_) => warn!("closing the connection to {peer}: it took too long; given up"),
-                }
+                let result = match tokio::time::timeout(2 * CLOSE_TIMEOUT, sender.close(CLOSE_TIMEOUT)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        "closing took too long: the collector stopped reading",
+                    )),
+                };
+                (s, result)
             }),
             _ => None,
         });
-        self.runtime.block_on(futures::future::join_all(closing));
+        let results = self.runtime.block_on(futures::future::join_all(closing));
+        for (s, result) in results {
+            if let Err(e) = result {
+                reject(&mut sessions[s], &e, self.to, tally, log);
+            }
+        }
     }
+}
+
+/// Counts what was written on a session's connection as not delivered: the collector rejected
+/// the connection, and TCP cannot tell which of the messages it read.
+fn reject(session: &mut Session, e: &io::Error, to: Endpoint, tally: &mut Tally, log: &mut ProblemLog) {
+    let lost = std::mem::take(&mut session.on_link);
+    session.sent.messages -= lost.messages;
+    session.sent.records -= lost.records;
+    session.sent.bytes -= lost.bytes;
+    tally.sent.messages -= lost.messages;
+    tally.sent.records -= lost.records;
+    tally.sent.bytes -= lost.bytes;
+    tally.error(Cause::Rejected, lost.messages);
+    let local = session.local.map(|l| l.to_string()).unwrap_or_default();
+    log.report(Cause::Rejected.name(), true, || {
+        format!(
+            "{to} rejected the connection from {local}: {e}; its {} messages ({} records) count as not delivered",
+            lost.messages, lost.records
+        )
+    });
 }
 
 async fn write_all(sender: &mut StreamSender, msgs: &[&[u8]]) -> io::Result<()> {
@@ -880,7 +927,8 @@ impl Replayer<'_> {
                 }
             }
             let s = session as usize;
-            let Some(mut link) = self.output.take_link(&mut self.sessions.list, s, &mut self.tally)? else {
+            let Some(mut link) = self.output.take_link(&mut self.sessions.list, s, &mut self.tally, &mut self.log)?
+            else {
                 return Ok(Flow::Stopped);
             };
             let session = &mut self.sessions.list[s];
@@ -972,8 +1020,8 @@ pub fn run(opts: &ReplayOptions, stop: &AtomicBool) -> Result<ReplayReport, Repl
     // Rates are of messages handed to the kernel; closing waits for the collector, which is
     // not sending.
     let elapsed = replayer.started.elapsed();
-    let Replayer { mut output, mut sessions, tally, progress, log, .. } = replayer;
-    output.close_all(&mut sessions.list);
+    let Replayer { mut output, mut sessions, mut tally, progress, mut log, .. } = replayer;
+    output.close_all(&mut sessions.list, &mut tally, &mut log);
     if let Some(p) = progress {
         p.bar.finish_and_clear();
     }
@@ -1085,6 +1133,11 @@ impl ReplayReport {
             errors: tally.errors.iter().map(|(c, n)| (c.name(), *n)).collect(),
             sessions,
         }
+    }
+
+    /// Messages written on connections the collector then broke or rejected.
+    pub fn undelivered(&self) -> u64 {
+        [Cause::ConnectionLost, Cause::Rejected].iter().filter_map(|c| self.errors.get(c.name())).sum()
     }
 
     /// Writes the report: one JSON object, a YAML document, or lines and a table for people.

@@ -417,20 +417,57 @@ impl StreamSender {
         self.out.shutdown().await
     }
 
+    /// Whether the collector has turned the connection down: a collector never speaks first on an
+    /// IPFIX stream, so a TLS alert (a client certificate refused after a TLS 1.3 handshake that
+    /// looked complete), a reset, or the end of its side means what was written is not being
+    /// read. Looks once at what has arrived, without waiting for more.
+    pub async fn check(&mut self) -> io::Result<()> {
+        // The runtime learns what arrived only when it polls for events; yielding makes it poll.
+        tokio::task::yield_now().await;
+        let mut byte = [0u8; 1];
+        match futures::FutureExt::now_or_never(self.out.get_mut().read(&mut byte)) {
+            None | Some(Ok(1..)) => Ok(()),
+            Some(Ok(0)) => Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the collector closed the connection (it may be at its session bound or refusing this exporter)",
+            )),
+            Some(Err(e)) => Err(e),
+        }
+    }
+
     /// Closes the connection without losing what was sent: flushes, closes the sending side (TLS
     /// close_notify, then FIN) and reads until the collector closes its side too, for at most
     /// `linger`. A socket closed with unread bytes in it (such as the session tickets a TLS 1.3
     /// server sends, which a sender never reads) is reset by the kernel, and a reset makes the
     /// collector's kernel discard whatever it had received and not yet read.
+    ///
+    /// An error says the collector did not take what was sent: it had closed or refused the
+    /// connection before we were done (see [`check`](Self::check)), or reset it instead of
+    /// reading to the end. `Ok` is as much as IPFIX over TCP can promise: the collector read the
+    /// stream to its end and closed (or had not closed within `linger`, with everything
+    /// acknowledged by its kernel); whether it then processed the records, TCP cannot say.
     pub async fn close(mut self, linger: Duration) -> io::Result<()> {
+        self.check().await?;
+        if let Err(e) = self.out.flush().await {
+            // A refusal that arrived while flushing says more than the broken pipe it caused.
+            return Err(self.check().await.err().unwrap_or(e));
+        }
+        self.check().await?;
         self.out.shutdown().await?;
         let mut io = self.out.into_inner();
         let mut discard = [0u8; 4096];
-        // Whatever ends the reading (end of stream, a reset, a peer closing without close_notify,
-        // the time limit) ends the wait: everything was handed over before.
-        let _ = tokio::time::timeout(linger, async { while matches!(io.read(&mut discard).await, Ok(n) if n > 0) {} })
-            .await;
-        Ok(())
+        let read_to_end = async {
+            loop {
+                match io.read(&mut discard).await {
+                    Ok(0) => return Ok(()),
+                    Ok(_) => {}
+                    // A TLS collector may close TCP without close_notify after reading all.
+                    Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        tokio::time::timeout(linger, read_to_end).await.unwrap_or(Ok(()))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
