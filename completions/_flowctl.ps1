@@ -184,7 +184,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--clickhouse', '--clickhouse', [CompletionResultType]::ParameterName, 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)')
             [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
             [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
-            [CompletionResult]::new('--cert-dir', '--cert-dir', [CompletionResultType]::ParameterName, 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)')
+            [CompletionResult]::new('--cert-dir', '--cert-dir', [CompletionResultType]::ParameterName, 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]')
             [CompletionResult]::new('--flow-collector', '--flow-collector', [CompletionResultType]::ParameterName, 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)')
             [CompletionResult]::new('--flow-collector-format', '--flow-collector-format', [CompletionResultType]::ParameterName, 'Record format sent to the collector (flowCollector.recordFormat)')
             [CompletionResult]::new('--export-profile', '--export-profile', [CompletionResultType]::ParameterName, 'IPFIX dialect: go-ipfix (what Antrea''s collectors read) or everything RFC 7011 allows')
@@ -417,7 +417,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;certs;create' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory for the files (created if missing)')
+            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory for the files (created with mode 0700 if missing; one that exists must be ours and not writable by others)')
             [CompletionResult]::new('--ca', '--ca', [CompletionResultType]::ParameterName, 'Common name of a new CA (DIR/ca.crt, DIR/ca.key); when both files exist they sign instead')
             [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'DNS names and IP addresses the collector is reached by, all in one server certificate (server.crt, server.key)')
             [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'Exporter names, one client certificate each (client-NAME.crt, client-NAME.key)')

@@ -175,7 +175,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --clickhouse 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)'
             cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
             cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
-            cand --cert-dir 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate)'
+            cand --cert-dir 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]'
             cand --flow-collector 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)'
             cand --flow-collector-format 'Record format sent to the collector (flowCollector.recordFormat)'
             cand --export-profile 'IPFIX dialect: go-ipfix (what Antrea''s collectors read) or everything RFC 7011 allows'
@@ -384,7 +384,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;certs;create'= {
-            cand --out 'Directory for the files (created if missing)'
+            cand --out 'Directory for the files (created with mode 0700 if missing; one that exists must be ours and not writable by others)'
             cand --ca 'Common name of a new CA (DIR/ca.crt, DIR/ca.key); when both files exist they sign instead'
             cand --server 'DNS names and IP addresses the collector is reached by, all in one server certificate (server.crt, server.key)'
             cand --client 'Exporter names, one client certificate each (client-NAME.crt, client-NAME.key)'

@@ -27,10 +27,13 @@ pub enum CertsCommand {
 #[command(
     after_help = "Examples:\n  flowctl certs create --server collector.example,10.96.0.10 --client node-1,node-2\n  \
                   flowctl certs create --out pki --client node-3   # signed with pki/ca.crt, pki/ca.key\n\n\
-                  Keys are ECDSA P-256, written with mode 0600."
+                  Keys are ECDSA P-256, written with mode 0600, certificates with mode 0644, whatever the umask.\n\
+                  Symbolic links are never followed, and files or a directory owned by another user or\n\
+                  writable by others are refused."
 )]
 pub struct CreateArgs {
-    /// Directory for the files (created if missing)
+    /// Directory for the files (created with mode 0700 if missing; one that exists must be ours
+    /// and not writable by others)
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub out: PathBuf,
 

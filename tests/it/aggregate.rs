@@ -492,3 +492,65 @@ async fn clickhouse_gets_one_row_per_flow_and_rows_wait_while_the_server_is_down
     drop(nodes);
     stop(aggregator);
 }
+
+fn spawn_in_state_directory(state: &Path, port: u16) -> Reaper {
+    let child = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .env_remove("RUST_LOG")
+        .env("STATE_DIRECTORY", state)
+        .args(["run", "aggregator", "-l", &format!("tls://127.0.0.1:{port}")])
+        .args(["--cluster-id", "cluster-a", "--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Reaper(child)
+}
+
+/// Issue #20: with no --cert-dir the certificates went to /tmp/flowctl-aggregator-certs, which
+/// any local user could make first. As a systemd service (root, STATE_DIRECTORY set) they go to a
+/// private directory under the state directory, and the CA there is kept across restarts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregator_without_cert_dir_keeps_its_certificates_private_in_the_state_directory() {
+    use std::os::unix::fs::MetadataExt;
+    let state = tempfile::tempdir().unwrap();
+    let certs = state.path().join("certs");
+    let port = free_port();
+    let aggregator = spawn_in_state_directory(state.path(), port);
+    wait_listening(port);
+    assert_eq!(std::fs::metadata(&certs).unwrap().mode() & 0o7777, 0o700);
+    for (f, mode) in
+        [("ca.crt", 0o644), ("ca.key", 0o600), ("server.key", 0o600), ("client-flow-aggregator-client.key", 0o600)]
+    {
+        assert_eq!(std::fs::metadata(certs.join(f)).unwrap().mode() & 0o7777, mode, "{f}");
+    }
+    // An agent with the client certificate made there gets through mutual TLS.
+    drop(Node::connect(Ipv4Addr::new(127, 0, 0, 2), 1, port, &certs).await);
+    let ca = std::fs::read(certs.join("ca.crt")).unwrap();
+    stop(aggregator);
+
+    let port = free_port();
+    let aggregator = spawn_in_state_directory(state.path(), port);
+    wait_listening(port);
+    assert_eq!(std::fs::read(certs.join("ca.crt")).unwrap(), ca, "agents keep trusting the same CA");
+    stop(aggregator);
+}
+
+/// Issue #20: a certificate directory planted by another user was reused, its CA trusted.
+#[test]
+fn aggregator_refuses_a_cert_dir_owned_by_another_user() {
+    let top = tempfile::tempdir().unwrap();
+    let planted = top.path().join("certs");
+    std::fs::create_dir(&planted).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    let out = flowctl()
+        .args(["run", "aggregator", "-l", &format!("tls://127.0.0.1:{}", free_port()), "--cert-dir"])
+        .arg(&planted)
+        .args(["--cluster-id", "cluster-a", "--metrics-addr", &format!("127.0.0.1:{}", free_port())])
+        .timeout(Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&planted.display().to_string()) && err.contains("owned by uid 65534"), "{err}");
+    assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
+}

@@ -790,3 +790,106 @@ async fn certs_command_makes_certificates_that_work_for_mutual_tls() {
     let rewrote_ca = stdout.lines().any(|l| l.starts_with("wrote") && (l.ends_with("ca.crt") || l.ends_with("ca.key")));
     assert!(stdout.contains("signed with the existing CA") && !rewrote_ca, "{stdout}");
 }
+
+fn mode_of(path: &Path) -> u32 {
+    std::os::unix::fs::MetadataExt::mode(&std::fs::symlink_metadata(path).unwrap()) & 0o7777
+}
+
+fn certs_create(out: &Path, more: &[&str]) -> std::process::Output {
+    flowctl().args(["certs", "create", "--out"]).arg(out).args(["--server", "localhost"]).args(more).output().unwrap()
+}
+
+/// Issue #20: a directory another local user made first was used, and a CA planted in it signed.
+#[test]
+fn certs_create_refuses_a_directory_owned_by_another_user() {
+    let top = tempfile::tempdir().unwrap();
+    let planted = top.path().join("pki");
+    std::fs::create_dir(&planted).unwrap();
+    std::os::unix::fs::chown(&planted, Some(65534), Some(65534)).unwrap();
+    let out = certs_create(&planted, &["--client", "node-1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&planted.display().to_string()) && err.contains("owned by uid 65534"), "{err}");
+    assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0, "nothing written in it");
+}
+
+/// Issue #20: a symbolic link in place of the directory was followed.
+#[test]
+fn certs_create_refuses_a_symlinked_directory() {
+    let top = tempfile::tempdir().unwrap();
+    let elsewhere = top.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let link = top.path().join("pki");
+    std::os::unix::fs::symlink(&elsewhere, &link).unwrap();
+    let out = certs_create(&link, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&link.display().to_string()) && err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0, "nothing written through the link");
+}
+
+/// Issue #20: `--force` followed a symbolic link planted as client.crt and overwrote its target.
+#[test]
+fn certs_create_force_refuses_a_symlinked_client_certificate_and_leaves_its_target_alone() {
+    let top = tempfile::tempdir().unwrap();
+    let pki = top.path().join("pki");
+    assert!(certs_create(&pki, &["--client", "node-1"]).status.success());
+    let victim = top.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let cert = pki.join("client-node-1.crt");
+    std::fs::remove_file(&cert).unwrap();
+    std::os::unix::fs::symlink(&victim, &cert).unwrap();
+    let server_before = std::fs::read(pki.join("server.crt")).unwrap();
+
+    let out = certs_create(&pki, &["--client", "node-1", "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&cert.display().to_string()) && err.contains("symbolic link"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(std::fs::symlink_metadata(&cert).unwrap().file_type().is_symlink());
+    assert_eq!(std::fs::read(pki.join("server.crt")).unwrap(), server_before, "nothing else rewritten");
+}
+
+/// Issue #20: under umask 000 the directory was 0777 and the certificates 0666, so anyone could
+/// replace the trust anchor.
+#[test]
+fn certs_create_modes_do_not_depend_on_the_umask() {
+    let top = tempfile::tempdir().unwrap();
+    let pki = top.path().join("pki");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("umask 000; exec \"$0\" certs create --out \"$1\" --server localhost --client node-1")
+        .arg(assert_cmd::cargo::cargo_bin("flowctl"))
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode_of(&pki), 0o700, "the directory");
+    for f in ["ca.crt", "server.crt", "client-node-1.crt"] {
+        assert_eq!(mode_of(&pki.join(f)), 0o644, "{f}");
+    }
+    for f in ["ca.key", "server.key", "client-node-1.key"] {
+        assert_eq!(mode_of(&pki.join(f)), 0o600, "{f}");
+    }
+}
+
+/// Issue #20: a world-readable ca.key signed new certificates without a word.
+#[test]
+fn certs_create_warns_when_the_ca_key_is_readable_by_others() {
+    let top = tempfile::tempdir().unwrap();
+    let pki = top.path().join("pki");
+    assert!(certs_create(&pki, &[]).status.success());
+    let ca_key = pki.join("ca.key");
+    std::fs::set_permissions(&ca_key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = certs_create(&pki, &["--force"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&ca_key.display().to_string()) && err.contains("open to group or others (mode 0644)"),
+        "{err}"
+    );
+
+    std::fs::set_permissions(&ca_key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let out = certs_create(&pki, &["--force"]);
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -20,8 +20,8 @@ use crate::core::flow::LayoutOptions;
 use crate::core::ipfix::DecoderConfig;
 use crate::core::k8s;
 use crate::core::sinks::{SinkHandle, clickhouse, log};
-use crate::core::transport::certs::{self, CertsRequest};
-use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint, ServerTls};
+use crate::core::transport::certs;
+use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint};
 
 /// Run the Flow Aggregator: correlate the source- and destination-Node records of each connection
 /// (aggregate mode), or forward every record with its exporter's identity (proxy mode)
@@ -62,7 +62,9 @@ pub struct AggregatorArgs {
     pub listen: Vec<Endpoint>,
 
     /// Where the self-signed CA, server and client certificates are made when TLS is on and no
-    /// --tls-cert is given (agents use ca.crt and the client certificate)
+    /// --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own,
+    /// created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root,
+    /// else $XDG_RUNTIME_DIR/flowctl]
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
 
@@ -246,7 +248,13 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
     let listen = if args.listen.is_empty() { listen_for(config.aggregator_transport_protocol) } else { args.listen };
     let tls = match (args.listener.server_tls(), listen.iter().any(|e| matches!(e, Endpoint::Tls(_)))) {
         (Some(tls), _) => Some(tls),
-        (None, true) => Some(self_signed(args.cert_dir, &config.flow_aggregator_address)?),
+        (None, true) => {
+            let dir = match args.cert_dir {
+                Some(dir) => dir,
+                None => certs::default_dir()?,
+            };
+            Some(certs::self_signed(&dir, &config.flow_aggregator_address)?)
+        }
         (None, false) => None,
     };
     let collector = CollectorConfig {
@@ -354,27 +362,6 @@ fn listen_for(protocol: IngestProtocol) -> Vec<Endpoint> {
         IngestProtocol::Udp => vec![Endpoint::Udp(any)],
         IngestProtocol::None => Vec::new(),
     }
-}
-
-/// As Antrea's aggregator does when it has no certificate: a CA of its own, a server certificate
-/// and a client certificate for the agents, which must present it (mutual TLS). The CA is kept
-/// across restarts so agents keep trusting it.
-fn self_signed(dir: Option<PathBuf>, extra_name: &str) -> anyhow::Result<ServerTls> {
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("flowctl-aggregator-certs"));
-    let mut req = CertsRequest::new(&dir);
-    req.servers = ["localhost", "127.0.0.1", "::1", "flow-aggregator.flow-aggregator.svc"].map(String::from).to_vec();
-    if !extra_name.is_empty() {
-        req.servers.push(extra_name.to_owned());
-    }
-    req.clients = vec!["flow-aggregator-client".into()];
-    req.force = true;
-    let created = certs::create(&req).with_context(|| format!("making certificates in {}", dir.display()))?;
-    info!(
-        "TLS with a self-signed CA: agents trust {} and present {}/client-flow-aggregator-client.crt",
-        created.ca_cert.display(),
-        dir.display()
-    );
-    Ok(ServerTls { cert: dir.join("server.crt"), key: dir.join("server.key"), client_ca: Some(created.ca_cert) })
 }
 
 /// The cluster's UUID as Antrea keeps it (ConfigMap kube-system/antrea-cluster-identity), or, with

@@ -2,12 +2,15 @@
 //! one, reused), a server certificate whose subject alternative names are every name the
 //! collector is reached by, and one client certificate per exporter, all signed by the CA.
 //!
-//! Keys are ECDSA P-256 (rcgen with ring), written in PKCS#8 PEM with mode 0600. Certificates
-//! start an hour in the past, so a peer whose clock is a little behind accepts them at once.
+//! Keys are ECDSA P-256 (rcgen with ring), written in PKCS#8 PEM with mode 0600, certificates
+//! with mode 0644, in a directory of our own (see [`private_dir`] for what is refused).
+//! Certificates start an hour in the past, so a peer whose clock is a little behind accepts them
+//! at once.
+//!
+//! [`self_signed`] is what the aggregator does when TLS is on and it has no certificate.
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,9 +20,10 @@ use rcgen::{
 };
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
+use tracing::{info, warn};
 
-use super::TlsError;
 use super::tls::parse_server_name;
+use super::{ServerTls, TlsError, private_dir};
 
 pub const DEFAULT_CA_NAME: &str = "flowctl-ca";
 pub const DEFAULT_DAYS: u32 = 365;
@@ -109,29 +113,53 @@ pub fn create(req: &CertsRequest) -> Result<Created, TlsError> {
             key: req.out.join(format!("client-{c}.key")),
         });
     }
+    private_dir::prepare(&req.out)?;
+    // Every file is looked at before any is written, so a refused one leaves the others as they were.
+    let mut existing = Vec::new();
+    for path in leaves.iter().flat_map(|l| [&l.cert, &l.key]) {
+        if private_dir::existing_file(path)?.is_some() {
+            existing.push(path.clone());
+        }
+    }
     if !req.force
-        && let Some(path) = leaves.iter().flat_map(|l| [&l.cert, &l.key]).find(|p| p.exists())
+        && let Some(path) = existing.first()
     {
         return Err(TlsError::Exists { path: path.clone() });
     }
-    std::fs::create_dir_all(&req.out).map_err(|io| TlsError::Write { path: req.out.clone(), io })?;
 
     let mut files = Vec::new();
-    let (issuer, ca_reused) = match (ca_cert.exists(), ca_key.exists()) {
-        (true, true) => (load_ca(&ca_cert, &ca_key)?, true),
-        (false, false) => {
+    let (issuer, ca_reused) = match (private_dir::existing_file(&ca_cert)?, private_dir::existing_file(&ca_key)?) {
+        (Some(_), Some(key_meta)) => {
+            let mode = key_meta.mode() & 0o777;
+            if mode & 0o077 != 0 {
+                warn!(
+                    "the CA key {} is open to group or others (mode {mode:04o}): anyone who read it can \
+                     sign certificates the collector trusts; chmod 600 it, or make a new CA",
+                    ca_key.display()
+                );
+            }
+            (load_ca(&ca_cert, &ca_key)?, true)
+        }
+        (None, None) => {
             let key = new_key("CA key")?;
             let params = ca_params(&req.ca_name, &validity);
             let cert = params
                 .self_signed(&key)
                 .map_err(|error| TlsError::Generate { what: format!("CA certificate {}", req.ca_name), error })?;
-            write(&ca_cert, &cert.pem(), false)?;
-            write(&ca_key, &key.serialize_pem(), true)?;
+            private_dir::create_new(&ca_key, &key.serialize_pem(), private_dir::KEY_MODE)?;
+            private_dir::create_new(&ca_cert, &cert.pem(), private_dir::CERT_MODE)?;
             files.extend([ca_cert.clone(), ca_key.clone()]);
             (Issuer::new(params, key), false)
         }
-        (true, false) => return Err(TlsError::CaIncomplete { present: ca_cert, missing: ca_key }),
-        (false, true) => return Err(TlsError::CaIncomplete { present: ca_key, missing: ca_cert }),
+        (Some(_), None) => return Err(TlsError::CaIncomplete { present: ca_cert, missing: ca_key }),
+        (None, Some(_)) => return Err(TlsError::CaIncomplete { present: ca_key, missing: ca_cert }),
+    };
+    let write = |path: &PathBuf, contents: String, mode| {
+        if existing.contains(path) {
+            private_dir::replace(path, &contents, mode)
+        } else {
+            private_dir::create_new(path, &contents, mode)
+        }
     };
     for leaf in &leaves {
         let key = new_key(&leaf.what)?;
@@ -139,11 +167,67 @@ pub fn create(req: &CertsRequest) -> Result<Created, TlsError> {
             .params(&validity)?
             .signed_by(&key, &issuer)
             .map_err(|error| TlsError::Generate { what: leaf.what.clone(), error })?;
-        write(&leaf.cert, &cert.pem(), false)?;
-        write(&leaf.key, &key.serialize_pem(), true)?;
+        write(&leaf.cert, cert.pem(), private_dir::CERT_MODE)?;
+        write(&leaf.key, key.serialize_pem(), private_dir::KEY_MODE)?;
         files.extend([leaf.cert.clone(), leaf.key.clone()]);
     }
     Ok(Created { ca_cert, ca_key, ca_reused, files })
+}
+
+/// The names the aggregator's own server certificate carries, besides the configured address.
+const AGGREGATOR_NAMES: [&str; 4] = ["localhost", "127.0.0.1", "::1", "flow-aggregator.flow-aggregator.svc"];
+/// The client certificate agents present to an aggregator that made its own CA.
+const AGGREGATOR_CLIENT: &str = "flow-aggregator-client";
+
+/// As Antrea's aggregator does when it has no certificate: a CA of its own in `dir`, a server
+/// certificate (for `extra_name` too, when not empty) and a client certificate for the agents,
+/// which must present it (mutual TLS). The CA is kept across restarts so agents keep trusting it;
+/// the server and client certificates are made anew each time.
+pub fn self_signed(dir: &Path, extra_name: &str) -> Result<ServerTls, TlsError> {
+    let mut req = CertsRequest::new(dir);
+    req.servers = AGGREGATOR_NAMES.map(String::from).to_vec();
+    if !extra_name.is_empty() {
+        req.servers.push(extra_name.to_owned());
+    }
+    req.clients = vec![AGGREGATOR_CLIENT.into()];
+    req.force = true;
+    let created = create(&req)?;
+    info!(
+        "TLS with a self-signed CA: agents trust {} and present {}",
+        created.ca_cert.display(),
+        dir.join(format!("client-{AGGREGATOR_CLIENT}.crt")).display()
+    );
+    Ok(ServerTls { cert: dir.join("server.crt"), key: dir.join("server.key"), client_ca: Some(created.ca_cert) })
+}
+
+/// Where [`self_signed`] keeps its files when no directory is given: under the state directory
+/// systemd gives the service (`$STATE_DIRECTORY/certs`), else `/var/lib/flowctl/certs` as root,
+/// else the user's runtime directory (`$XDG_RUNTIME_DIR/flowctl`). Never a shared directory such
+/// as /tmp, where another user could have made it first.
+pub fn default_dir() -> Result<PathBuf, TlsError> {
+    default_dir_for(
+        nix::unistd::geteuid().is_root(),
+        std::env::var_os("STATE_DIRECTORY"),
+        std::env::var_os("XDG_RUNTIME_DIR"),
+    )
+}
+
+fn default_dir_for(root: bool, state: Option<OsString>, runtime: Option<OsString>) -> Result<PathBuf, TlsError> {
+    // systemd lists one directory per StateDirectory= entry, separated by colons.
+    let first = |v: Option<OsString>| v.and_then(|v| std::env::split_paths(&v).next()).filter(|p| p.is_absolute());
+    if let Some(state) = first(state) {
+        return Ok(state.join("certs"));
+    }
+    if root {
+        return Ok(PathBuf::from("/var/lib/flowctl/certs"));
+    }
+    match first(runtime) {
+        Some(runtime) => Ok(runtime.join("flowctl")),
+        None => Err(TlsError::NoCertDir(
+            "no directory for the self-signed certificates: not root and neither STATE_DIRECTORY nor \
+             XDG_RUNTIME_DIR is set; pass --cert-dir DIR (a directory of your own, mode 0700)",
+        )),
+    }
 }
 
 /// A certificate to sign with the CA, and where it goes.
@@ -216,11 +300,8 @@ fn new_key(what: &str) -> Result<KeyPair, TlsError> {
 
 /// An existing CA: its certificate (for the issuer name) and the key that signs.
 fn load_ca(cert_path: &Path, key_path: &Path) -> Result<Issuer<'static, KeyPair>, TlsError> {
-    let read = |path: &Path, what| {
-        std::fs::read_to_string(path).map_err(|io| TlsError::Read { what, path: path.to_owned(), io })
-    };
-    let cert_pem = read(cert_path, "CA certificate")?;
-    let key_pem = read(key_path, "CA private key")?;
+    let cert_pem = private_dir::read(cert_path, "CA certificate")?;
+    let key_pem = private_dir::read(key_path, "CA private key")?;
     let bad = |what, path: &Path, problem: String| TlsError::Pem { what, path: path.to_owned(), problem };
     let key = KeyPair::from_pem(&key_pem).map_err(|e| bad("CA private key", key_path, e.to_string()))?;
     let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
@@ -234,24 +315,10 @@ fn load_ca(cert_path: &Path, key_path: &Path) -> Result<Issuer<'static, KeyPair>
     Issuer::from_ca_cert_der(&der, key).map_err(|e| bad("CA certificate", cert_path, e.to_string()))
 }
 
-/// Writes a PEM file; a key is readable by its owner only, even when it replaces a file that was
-/// not (the mode is set before anything secret is written).
-fn write(path: &Path, contents: &str, secret: bool) -> Result<(), TlsError> {
-    let error = |io| TlsError::Write { path: path.to_owned(), io };
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    if secret {
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(error)?;
-    if secret {
-        file.set_permissions(std::fs::Permissions::from_mode(0o600)).map_err(error)?;
-    }
-    file.write_all(contents.as_bytes()).map_err(error)
-}
-
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     fn request(dir: &Path) -> CertsRequest {
@@ -353,5 +420,33 @@ mod tests {
             assert!(err.contains(&format!("'{bad}'")) && err.contains("DNS name or an IP address"), "{err}");
         }
         assert!(!dir.path().join("ca.crt").exists(), "nothing written for a bad request");
+    }
+
+    /// Issue #20: a CA another user planted was reused, so the certificates it signed were trusted.
+    #[test]
+    fn a_ca_planted_by_another_user_does_not_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        create(&CertsRequest::new(dir.path())).unwrap();
+        for f in ["ca.crt", "ca.key"] {
+            std::os::unix::fs::chown(dir.path().join(f), Some(65534), Some(65534)).unwrap();
+        }
+        let err = create(&request(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("ca.crt") && err.contains("owned by uid 65534"), "{err}");
+        assert!(!dir.path().join("server.crt").exists());
+    }
+
+    /// Issue #20: the default was /tmp/flowctl-aggregator-certs, which any local user can make first.
+    #[test]
+    fn the_default_directory_is_private_to_the_service_or_the_user() {
+        let os = |s: &str| Some(OsString::from(s));
+        let dir = |root, state, runtime| default_dir_for(root, state, runtime).map_err(|e| e.to_string());
+        assert_eq!(dir(true, os("/var/lib/flowctl:/var/lib/other"), None), Ok("/var/lib/flowctl/certs".into()));
+        assert_eq!(dir(false, os("/srv/state"), os("/run/user/1000")), Ok("/srv/state/certs".into()));
+        assert_eq!(dir(true, None, os("/run/user/0")), Ok("/var/lib/flowctl/certs".into()));
+        assert_eq!(dir(false, None, os("/run/user/1000")), Ok("/run/user/1000/flowctl".into()));
+        for (state, runtime) in [(None, None), (os(""), os("relative"))] {
+            let err = dir(false, state, runtime).unwrap_err();
+            assert!(err.contains("--cert-dir"), "{err}");
+        }
     }
 }

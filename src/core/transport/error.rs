@@ -118,4 +118,10 @@ pub enum TlsError {
     Exists { path: PathBuf },
     #[error("cannot write {}: {io}", path.display())]
     Write { path: PathBuf, io: io::Error },
+    /// A certificate directory or file another local user could have planted or could change.
+    #[error("refusing {}: {problem}", path.display())]
+    Unsafe { path: PathBuf, problem: String },
+    /// No `--cert-dir` and no private place to default to.
+    #[error("{0}")]
+    NoCertDir(&'static str),
 }

@@ -10,7 +10,8 @@
 //!   bounded, with a time limit) and yields [`MessageStream`]s that split the byte stream into
 //!   IPFIX messages by the header's Length field. [`StreamSender`] writes messages to a collector.
 //! - [`tls`]: rustls server and client configurations from PEM files, always with the ring
-//!   provider; [`certs`]: a CA and the server and client certificates signed by it.
+//!   provider; [`certs`]: a CA and the server and client certificates signed by it, in a
+//!   directory [`private_dir`] keeps free of files other local users planted.
 //!
 //! The batching system calls come from `nix` (safe wrappers over `recvmmsg`/`sendmmsg`), so this
 //! module has no `unsafe` code of its own.
@@ -18,6 +19,7 @@
 pub mod certs;
 mod endpoint;
 mod error;
+pub mod private_dir;
 mod stream;
 pub mod tls;
 mod udp;
