@@ -509,6 +509,50 @@ fn the_command_reads_antreas_config_serves_recordmetrics_and_drains_on_sigterm()
     assert!(err.contains("flowCollector.recordFormat: \"XML\" is not valid; expected IPFIX or JSON"), "{err}");
 }
 
+/// Issue #20, defect 8, through the binary: SIGTERM right after a TCP burst used to lose what
+/// the aggregator's sockets still held (the exporter's TCP had it acknowledged, so the exporter
+/// counted it delivered) while the exit log said nothing was dropped. Now the aggregator reads
+/// every connection dry before it exports the last of it, and everything reaches downstream.
+#[test]
+fn sigterm_right_after_a_tcp_burst_forwards_every_record() {
+    let down_port = free_tcp_port();
+    let downstream = spawn_flowctl()
+        .args(["collect", "--stats", "-o", "json", "-l", &format!("tcp://127.0.0.1:{down_port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _reap_downstream = Reaper(downstream.id());
+    let in_port = free_tcp_port();
+    let aggregator = spawn_flowctl()
+        .args(["run", "aggregator", "--mode", "proxy", "--cluster-id", CLUSTER, "-l"])
+        .arg(format!("tcp://127.0.0.1:{in_port}"))
+        .args(["--flow-collector", &format!("127.0.0.1:{down_port}:tcp")])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _reap_aggregator = Reaper(aggregator.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut exporter = loop {
+        match std::net::TcpStream::connect(localhost(in_port)) {
+            Ok(s) => break s,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => panic!("the aggregator did not listen: {e}"),
+        }
+    };
+    let flows = agent_flows(20_000);
+    let burst: Vec<u8> = agent_messages(&flows).concat();
+    std::io::Write::write_all(&mut exporter, &burst).unwrap();
+    assert!(Command::new("kill").args(["-TERM", &aggregator.id().to_string()]).status().unwrap().success());
+    let out = aggregator.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    drop(exporter);
+    assert!(Command::new("kill").args(["-TERM", &downstream.id().to_string()]).status().unwrap().success());
+    let out = downstream.wait_with_output().unwrap();
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["totals"]["dataRecords"], 20_000, "every record of the burst was forwarded");
+}
+
 /// Pod labels and an inter-Node record's missing Pod come from Kubernetes: the aggregator watches
 /// Pods through `--kubeconfig` (the fake API server, real HTTP list/watch) and writes labels as
 /// the reference does: Go's JSON text, `{}` for a Pod without labels, `""` for no known Pod.
