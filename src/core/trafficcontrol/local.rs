@@ -22,6 +22,13 @@ pub struct PortPlan {
     pub describe: String,
 }
 
+/// The longest start of `name` that fits `bytes` without cutting a character in two (interface
+/// names are bytes to the kernel, but ours are Rust strings).
+fn prefix_within(name: &str, bytes: usize) -> &str {
+    let end = (0..=bytes.min(name.len())).rev().find(|&i| name.is_char_boundary(i)).unwrap_or(0);
+    &name[..end]
+}
+
 /// Link names for tunnels as the reference makes them: kind prefix and six hex digits of a
 /// hash of everything that tells two tunnels apart (FNV-1a here: no SHA-1 in the tree).
 fn tunnel_name(prefix: &str, parts: &str) -> String {
@@ -33,7 +40,7 @@ pub fn port_plan(port: &Port) -> anyhow::Result<PortPlan> {
         return Ok(PortPlan { datapath: d.name.clone(), create: None, describe: format!("device {}", d.name) });
     }
     if let Some(p) = &port.ovs_internal {
-        let peer = format!("{}-p", &p.name[..p.name.len().min(13)]);
+        let peer = format!("{}-p", prefix_within(&p.name, 13));
         return Ok(PortPlan {
             datapath: peer.clone(),
             create: Some(NewLink::Veth { name: p.name.clone(), peer }),

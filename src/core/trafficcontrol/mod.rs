@@ -192,6 +192,11 @@ pub fn parse_documents(text: &str, source: &str) -> anyhow::Result<Vec<TrafficCo
             api_version == "crd.antrea.io/v1alpha2" && kind == "TrafficControl",
             "{at}: expected apiVersion crd.antrea.io/v1alpha2 and kind TrafficControl, found {api_version:?} {kind:?}"
         );
+        if let Some(unknown) = doc.as_object().and_then(|o| {
+            o.keys().find(|k| !["apiVersion", "kind", "metadata", "spec", "status"].contains(&k.as_str()))
+        }) {
+            anyhow::bail!("{at}: unknown field `{unknown}`, expected apiVersion, kind, metadata, spec or status");
+        }
         let tc: TrafficControl = serde_json::from_value(doc).map_err(|e| anyhow::anyhow!("{at}: {e}"))?;
         out.push(tc);
     }

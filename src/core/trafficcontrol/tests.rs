@@ -136,3 +136,28 @@ fn the_crd_carries_the_reference_schema_names_and_columns() {
     let ret = &schema["openAPIV3Schema"]["properties"]["spec"]["properties"]["returnPort"];
     assert!(ret["properties"].get("erspan").is_none());
 }
+
+/// Issue #21: the peer of an internal port was named by cutting its name at byte 13, which
+/// panicked when a multi-byte character straddled it.
+#[test]
+fn an_internal_port_with_multibyte_characters_gets_a_peer_name_cut_on_a_character_boundary() {
+    let name = "mon-ééééé"; // 14 bytes: 'é' takes bytes 12 and 13
+    assert!(check_ifname(name).is_ok());
+    let port = Port { ovs_internal: Some(types::NamedPort { name: name.into() }), ..Port::default() };
+    let plan = local::port_plan(&port).unwrap();
+    assert_eq!(plan.datapath, "mon-éééé-p");
+    assert!(plan.datapath.len() <= 15);
+}
+
+/// Issue #21: a misspelt field was ignored, so a manifest did something else than it said.
+#[test]
+fn unknown_fields_are_named_at_every_level() {
+    for (yaml, field) in [
+        (MIRROR.replace("direction: Both", "direction: Both\n  directoin: Ingress"), "directoin"),
+        (MIRROR.replace("vni: 7", "vni: 7, vnid: 8"), "vnid"),
+        (format!("{MIRROR}extra: 1\n"), "extra"),
+    ] {
+        let err = parse_documents(&yaml, "f.yaml").unwrap_err().to_string();
+        assert!(err.contains("f.yaml: document 1") && err.contains(&format!("unknown field `{field}`")), "{err}");
+    }
+}

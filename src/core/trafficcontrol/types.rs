@@ -25,7 +25,7 @@ const SCHEMA: &str = include_str!("schema.yaml");
     printcolumn = r#"{"description":"Specifies the action that should be taken for the traffic.","jsonPath":".spec.action","name":"Action","type":"string"}"#,
     printcolumn = r#"{"jsonPath":".metadata.creationTimestamp","name":"Age","type":"date"}"#
 )]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TrafficControlSpec {
     pub applied_to: AppliedTo,
     pub direction: Direction,
@@ -40,7 +40,7 @@ pub struct TrafficControlSpec {
 pub struct TrafficControlStatus {}
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AppliedTo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pod_selector: Option<LabelSelector>,
@@ -79,7 +79,7 @@ pub enum Action {
 /// A target or return port: exactly one of the fields is set (checked by
 /// [`super::validate`], as the schema's oneOf does on a real API server).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Port {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ovs_internal: Option<NamedPort>,
@@ -96,6 +96,7 @@ pub struct Port {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct NamedPort {
     pub name: String,
 }
@@ -103,7 +104,7 @@ pub struct NamedPort {
 /// VXLAN or GENEVE. Numbers are read as i64 so out-of-range values reach validation and get an
 /// error naming the field instead of a YAML type error.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UdpTunnel {
     #[serde(rename = "remoteIP")]
     pub remote_ip: String,
@@ -114,6 +115,7 @@ pub struct UdpTunnel {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct GreTunnel {
     #[serde(rename = "remoteIP")]
     pub remote_ip: String,
@@ -122,7 +124,7 @@ pub struct GreTunnel {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ErspanTunnel {
     #[serde(rename = "remoteIP")]
     pub remote_ip: String,
