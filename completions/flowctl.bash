@@ -1474,7 +1474,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__tc__subcmd__delete)
-            opts="-o -v -h -V --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            opts="-o -v -h -V --all --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

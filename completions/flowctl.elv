@@ -330,6 +330,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'
+            cand --all 'Delete every TrafficControl'
             cand --local 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
             cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
             cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'

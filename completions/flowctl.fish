@@ -291,6 +291,7 @@ json\t'One JSON object per line'
 yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l all -d 'Delete every TrafficControl'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -35,7 +35,8 @@ pub enum TcCommand {
                             flowctl tc get --local -o wide")]
     Get(GetArgs),
     /// Delete TrafficControls; on this host, their filters and links go with them
-    #[command(after_help = "Examples:\n  flowctl tc delete mirror-web\n  flowctl tc delete --local mirror-web")]
+    #[command(after_help = "Examples:\n  flowctl tc delete mirror-web\n  flowctl tc delete --local mirror-web\n  \
+                            flowctl tc delete --local --all")]
     Delete(DeleteArgs),
     /// What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel
     #[command(after_help = "Examples:\n  flowctl tc status --local\n  \
@@ -85,8 +86,11 @@ pub struct GetArgs {
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// TrafficControls to delete
-    #[arg(required = true)]
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub names: Vec<String>,
+    /// Delete every TrafficControl
+    #[arg(long)]
+    pub all: bool,
     /// Pod inventory for --local [default: the one given last]
     #[arg(long, value_name = "FILE")]
     pub pods: Option<PathBuf>,
@@ -127,7 +131,7 @@ fn read_input(file: &Path) -> anyhow::Result<(String, String)> {
 fn apply(a: ApplyArgs) -> anyhow::Result<ExitStatus> {
     let (text, source) = read_input(&a.file)?;
     let tcs = tc::load_checked(&text, &source)?;
-    if a.dry_run {
+    if a.dry_run && !a.place.local {
         for t in &tcs {
             println!("{RESOURCE}/{} validated (dry run)", name(t));
         }
@@ -136,10 +140,21 @@ fn apply(a: ApplyArgs) -> anyhow::Result<ExitStatus> {
     if a.place.local {
         local::refuse_unproven(&tcs)?;
         let mut state = LocalState::load(&a.place.state_dir)?;
+        if a.dry_run {
+            // The plan of what would be applied, among what is applied already; nothing saved.
+            state.apply(tcs.clone());
+            let bindings = state.bindings(&state.inventory(a.pods.as_deref())?);
+            local::preflight(&bindings)?;
+            print!("{}", local::plan_text(&tcs, &bindings)?);
+            return Ok(ExitStatus::Success);
+        }
         let changes = state.apply(tcs);
-        // The inventory is checked before anything is saved: a bad --pods changes nothing.
-        state.inventory(a.pods.as_deref())?;
+        // The inventory, the interfaces and the kernel are checked before anything is saved: a
+        // manifest that cannot be realized changes nothing.
+        let inventory = state.inventory(a.pods.as_deref())?;
+        local::preflight(&state.bindings(&inventory))?;
         state.save()?;
+        state.remember_inventory(a.pods.as_deref())?;
         for (n, change) in &changes {
             println!("{RESOURCE}/{n} {}", change.as_str());
         }
@@ -208,9 +223,12 @@ fn listing(tcs: &[TrafficControl], one: bool) -> anyhow::Result<serde_json::Valu
     })
 }
 
-fn delete(a: DeleteArgs) -> anyhow::Result<ExitStatus> {
+fn delete(mut a: DeleteArgs) -> anyhow::Result<ExitStatus> {
     if a.place.local {
         let mut state = LocalState::load(&a.place.state_dir)?;
+        if a.all {
+            a.names = state.applied.iter().map(|t| name(t).to_string()).collect();
+        }
         let missing: Vec<&String> = a.names.iter().filter(|n| !state.remove(n)).collect();
         anyhow::ensure!(
             missing.is_empty(),
@@ -226,6 +244,9 @@ fn delete(a: DeleteArgs) -> anyhow::Result<ExitStatus> {
     }
     let client = cluster_client(&a.place)?;
     block_on(async {
+        if a.all {
+            a.names = cluster::get(&client, None).await?.iter().map(|t| name(t).to_string()).collect();
+        }
         for n in &a.names {
             cluster::delete(&client, n).await?;
             println!("{RESOURCE} {n:?} deleted");

@@ -61,13 +61,19 @@ impl Watchdog {
              ip netns pids $ns | xargs -r kill -9; ip netns del $ns; done",
             names = names.join(" ")
         );
-        Watchdog(Command::new("sh").args(["-c", &script]).spawn().expect("starting the namespace watchdog"))
+        // A process group of its own, so that stopping it stops its `sleep` too (which would
+        // otherwise hold the test's output open until it ends).
+        let child = std::os::unix::process::CommandExt::process_group(Command::new("sh").args(["-c", &script]), 0)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("starting the namespace watchdog");
+        Watchdog(child)
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{}", self.0.id())]).status();
         let _ = self.0.wait();
     }
 }

@@ -4,7 +4,6 @@
 //! node namespace. IPv6 is off and neighbours are static, so the only packets on the Pod's veth
 //! are the test's pings and counters can be compared exactly. Needs root and iproute2.
 
-use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -291,16 +290,43 @@ fn tunnels_this_kernel_lacks_are_named_and_nothing_is_left_behind() {
         &["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
         Some(&mirror("mirror-web", "Both", "{geneve: {remoteIP: 10.88.0.2, vni: 5}}")),
     );
-    assert_eq!(out.status.code(), Some(1), "applied but not realized");
+    assert_eq!(out.status.code(), Some(2), "refused before anything changed");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("this kernel has no geneve support"), "{err}");
-    let state = t.flowctl(&["tc", "status", "--local", "-o", "json"], None);
-    assert_eq!(state.status.code(), Some(1));
-    let rows: Value = serde_json::from_slice(&state.stdout).unwrap();
-    assert_eq!(rows[0]["state"], "missing 2 of 2 filters");
-    t.delete("mirror-web");
+    assert!(
+        err.contains(
+            "\"mirror-web\": spec.targetPort: this kernel has no geneve support (CONFIG_GENEVE is not built in)"
+        ),
+        "{err}"
+    );
     assert_eq!(snapshot(&t.node), before);
-    assert!(Path::new(&t.state.path().join("state/trafficcontrols.yaml")).exists());
+    assert!(!t.state.path().join("state/trafficcontrols.yaml").exists(), "nothing applied is remembered");
+}
+
+/// Issue #21, bad input: a Pod whose interface is not on this host, and a device port that does
+/// not exist, are named, exit 2, and the kernel is exactly as before.
+#[test]
+fn a_missing_pod_interface_or_device_is_named_and_nothing_changes() {
+    if !ready("missing") {
+        return;
+    }
+    let t = topology("missing");
+    let before = snapshot(&t.node);
+    let pods = t.state.path().join("ghost.yaml");
+    std::fs::write(
+        &pods,
+        "node: node-a\npods:\n- {name: web-0, namespace: default, labels: {app: web}, ips: [10.77.0.2], interface: pghost}\n",
+    )
+    .unwrap();
+    let out = t.flowctl(
+        &["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
+        Some(&mirror("mirror-web", "Ingress", "{device: {name: nope0}}")),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Pod default/web-0's interface \"pghost\" does not exist on this host"), "{err}");
+    assert!(err.contains("spec.targetPort.device: no interface \"nope0\" on this host"), "{err}");
+    assert_eq!(snapshot(&t.node), before);
+    assert!(!t.state.path().join("state/trafficcontrols.yaml").exists());
 }
 
 #[test]
@@ -355,5 +381,46 @@ fn a_shared_target_lives_while_any_trafficcontrol_uses_it_and_the_next_one_takes
     assert_eq!(packets(&t.remote, "vx0", "rx") - seen, packets(&t.node, "papi", "tx") - to_pod);
 
     t.delete("mirror-all");
+    assert_eq!(snapshot(&t.node), before);
+}
+
+/// Issue #21: `--dry-run` with `--local` validates against this host and prints the plan (the
+/// links and filters per Pod interface) without changing the kernel or the applied set; `delete
+/// --all` takes everything away again.
+#[test]
+fn dry_run_prints_the_plan_and_delete_all_restores_the_node() {
+    if !ready("dryrun") {
+        return;
+    }
+    let t = topology("dryrun");
+    let before = snapshot(&t.node);
+    let pods = t.state.path().join("pods.yaml");
+    let out = t.flowctl(
+        &["tc", "apply", "--local", "--dry-run", "-f", "-", "--pods", pods.to_str().unwrap()],
+        Some(&mirror("mirror-web", "Both", "{ovsInternal: {name: mon0}}")),
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = plan.lines().collect();
+    assert_eq!(lines[0], "trafficcontrol.crd.antrea.io/mirror-web: Mirror Both to internal mon0", "{plan}");
+    assert_eq!(lines[1], "  link   ip link add mon0 type veth peer name mon0-p", "{plan}");
+    assert_eq!(lines[2], "  pod    default/web-0 on pweb", "{plan}");
+    for (line, hook) in [(lines[3], "ingress"), (lines[4], "egress")] {
+        assert!(line.starts_with(&format!("    tc filter add dev pweb {hook} pref ")), "{plan}");
+        assert!(line.contains("u32 match u32 0 0 action mirred egress mirror dev mon0-p cookie 666374"), "{plan}");
+    }
+    assert_eq!(lines.len(), 5, "{plan}");
+    assert_eq!(snapshot(&t.node), before, "a dry run changes nothing");
+    assert!(!t.state.path().join("state/trafficcontrols.yaml").exists());
+
+    t.apply(&mirror("mirror-web", "Both", "{ovsInternal: {name: mon0}}"));
+    t.apply(&mirror_of("mirror-api", "{matchLabels: {app: api}}", "Egress", "{vxlan: {remoteIP: 10.88.0.2, vni: 42}}"));
+    assert_ne!(snapshot(&t.node), before);
+    let out = t.flowctl(&["tc", "delete", "--local", "--all"], None);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "trafficcontrol.crd.antrea.io \"mirror-web\" deleted\ntrafficcontrol.crd.antrea.io \"mirror-api\" deleted\n"
+    );
     assert_eq!(snapshot(&t.node), before);
 }

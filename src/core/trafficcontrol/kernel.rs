@@ -95,6 +95,11 @@ impl Rule {
         format!("{COOKIE_MAGIC}{:016x}{:08x}", fnv64(self.owner.as_bytes()), fnv64(body.as_bytes()) as u32)
     }
 
+    /// The `tc` command line that adds it, as `--dry-run` shows it.
+    pub fn command(&self) -> String {
+        format!("tc {}", self.add_args().join(" "))
+    }
+
     fn add_args(&self) -> Vec<String> {
         let mut args: Vec<String> =
             ["filter", "add", "dev", &self.dev, self.hook.as_str()].iter().map(|s| s.to_string()).collect();
@@ -141,6 +146,14 @@ pub enum NewLink {
 }
 
 impl NewLink {
+    /// The `ip` command line that creates it, as `--dry-run` shows it.
+    pub fn command(&self) -> String {
+        match self {
+            NewLink::Veth { name, peer } => format!("ip link add {name} type veth peer name {peer}"),
+            NewLink::Tunnel { name, kind, args } => format!("ip link add {name} type {kind} {args}"),
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             NewLink::Veth { name, .. } | NewLink::Tunnel { name, .. } => name,
@@ -289,6 +302,30 @@ pub fn create_link(link: &NewLink) -> anyhow::Result<()> {
     run_str("ip", &["link", "set", link.name(), "alias", ALIAS])?;
     run_str("ip", &["link", "set", link.name(), "up"])?;
     Ok(())
+}
+
+/// Whether this kernel can make links of `kind` (vxlan, geneve, gretap, erspan), tried in a
+/// network namespace of its own that goes with the probe, so the host is not touched.
+pub fn supports_link(kind: &str, args: &str) -> anyhow::Result<bool> {
+    let mut a: Vec<String> =
+        ["--net", "ip", "link", "add", "fctl-probe", "type", kind].iter().map(|s| s.to_string()).collect();
+    a.extend(shell_words(args));
+    match run("unshare", &a) {
+        Ok(_) => Ok(true),
+        Err(e) if format!("{e:#}").contains("Unknown device type") => Ok(false),
+        Err(e) => Err(e.context(format!("probing this kernel for {kind} links"))),
+    }
+}
+
+/// The kernel option a link kind needs, for the error that says it is missing.
+pub fn kernel_option(kind: &str) -> &'static str {
+    match kind {
+        "vxlan" => "CONFIG_VXLAN",
+        "geneve" => "CONFIG_GENEVE",
+        "gretap" => "CONFIG_NET_IPGRE",
+        "erspan" => "CONFIG_NET_IPGRE (erspan)",
+        _ => "its link type",
+    }
 }
 
 pub fn delete_link(name: &str) -> anyhow::Result<()> {

@@ -195,6 +195,89 @@ pub fn refuse_unproven(tcs: &[TrafficControl]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `tc apply --local --dry-run` prints: per TrafficControl, the Pods it takes effect on,
+/// with their interfaces, and the links and filters that would realize it (as `ip` and `tc`
+/// command lines; a link or filter there already is created again by nobody).
+pub fn plan_text(tcs: &[TrafficControl], bindings: &[Binding]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for tc in tcs {
+        let name = tc.metadata.name.as_deref().unwrap_or_default();
+        let target = port_plan(&tc.spec.target_port)?;
+        out += &format!(
+            "trafficcontrol.crd.antrea.io/{name}: {:?} {:?} to {}\n",
+            tc.spec.action, tc.spec.direction, target.describe
+        );
+        let mine: Vec<Binding> = bindings.iter().filter(|b| b.tc == name).cloned().collect();
+        if mine.is_empty() {
+            out += "  no Pod on this host (selected by nothing, or taken by an earlier TrafficControl)\n";
+            continue;
+        }
+        let want = desired(&mine)?;
+        for link in want.links.values() {
+            out += &format!("  link   {}\n", link.command());
+        }
+        for b in &mine {
+            out += &format!("  pod    {} on {}\n", b.pod, b.interface);
+            for r in want.rules.iter().filter(|r| r.dev == b.interface) {
+                out += &format!("    {}\n", r.command());
+            }
+        }
+        for r in want.rules.iter().filter(|r| !mine.iter().any(|b| b.interface == r.dev)) {
+            out += &format!("  return {}\n", r.command());
+        }
+    }
+    Ok(out)
+}
+
+/// What must hold before anything is changed: every Pod interface and device port exists, and
+/// this kernel can make every tunnel a TrafficControl asks for. A manifest that fails here
+/// leaves the kernel and the applied set as they were.
+pub fn preflight(bindings: &[Binding]) -> anyhow::Result<()> {
+    let now = kernel::read()?;
+    let mut problems = Vec::new();
+    let mut probed: BTreeMap<&'static str, bool> = BTreeMap::new();
+    for b in bindings {
+        if !now.all_links.contains(&b.interface) {
+            problems.push(format!(
+                "TrafficControl {:?}: Pod {}'s interface {:?} does not exist on this host",
+                b.tc, b.pod, b.interface
+            ));
+        }
+        let ports = [("spec.targetPort", Some(&b.target)), ("spec.returnPort", b.return_port.as_ref())];
+        for (field, port) in ports {
+            let Some(port) = port else { continue };
+            match port_plan(port)?.create {
+                None => {
+                    let dev = port.device.as_ref().map(|d| d.name.as_str()).unwrap_or_default();
+                    if !now.all_links.contains(dev) {
+                        problems.push(format!(
+                            "TrafficControl {:?}: {field}.device: no interface {dev:?} on this host",
+                            b.tc
+                        ));
+                    }
+                }
+                Some(NewLink::Tunnel { name, kind, args }) if !now.all_links.contains(&name) => {
+                    let supported = match probed.get(kind) {
+                        Some(&known) => known,
+                        None => *probed.entry(kind).or_insert(kernel::supports_link(kind, &args)?),
+                    };
+                    if !supported {
+                        problems.push(format!(
+                            "TrafficControl {:?}: {field}: this kernel has no {kind} support ({} is not built in)",
+                            b.tc,
+                            kernel::kernel_option(kind)
+                        ));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    problems.dedup();
+    anyhow::ensure!(problems.is_empty(), "{}; nothing was applied", problems.join("; "));
+    Ok(())
+}
+
 /// What a reconcile did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Report {
@@ -414,28 +497,34 @@ impl LocalState {
         self.path.with_file_name("inventory-path")
     }
 
-    /// The Pod inventory: `given` (remembered for the next commands), or the one given last.
+    /// The Pod inventory: `given`, or the one remembered from the last `apply`.
     pub fn inventory(&self, given: Option<&Path>) -> anyhow::Result<Inventory> {
-        let record = self.inventory_record();
         let path = match given {
-            Some(p) => {
-                let p = std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?;
-                if let Some(dir) = record.parent() {
-                    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            Some(p) => std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?,
+            None => {
+                let record = self.inventory_record();
+                match std::fs::read(&record) {
+                    Ok(bytes) => PathBuf::from(String::from_utf8_lossy(&bytes).trim().to_string()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
+                        "--pods INVENTORY is needed: no inventory was given to an earlier `tc apply --local` with this --state-dir"
+                    ),
+                    Err(e) => return Err(e).with_context(|| format!("cannot read {}", record.display())),
                 }
-                std::fs::write(&record, p.as_os_str().as_encoded_bytes())
-                    .with_context(|| format!("cannot write {}", record.display()))?;
-                p
             }
-            None => match std::fs::read(&record) {
-                Ok(bytes) => PathBuf::from(String::from_utf8_lossy(&bytes).trim().to_string()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => anyhow::bail!(
-                    "--pods INVENTORY is needed: no inventory was given to an earlier `tc apply --local` with this --state-dir"
-                ),
-                Err(e) => return Err(e).with_context(|| format!("cannot read {}", record.display())),
-            },
         };
         Inventory::load(&path)
+    }
+
+    /// Remembers `given` as the inventory of the next commands (after an apply that passed).
+    pub fn remember_inventory(&self, given: Option<&Path>) -> anyhow::Result<()> {
+        let Some(p) = given else { return Ok(()) };
+        let p = std::path::absolute(p).with_context(|| format!("cannot resolve {}", p.display()))?;
+        let record = self.inventory_record();
+        if let Some(dir) = record.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&record, p.as_os_str().as_encoded_bytes())
+            .with_context(|| format!("cannot write {}", record.display()))
     }
 
     /// Brings the kernel to the applied TrafficControls. Without any, no inventory is needed:
