@@ -278,3 +278,54 @@ fn nanosecond_timestamps_keep_their_fraction() {
     assert_eq!(first["fields"]["flowStartNanoseconds"], "1970-01-01T00:00:50.897446000Z");
     assert_eq!(first["fields"]["flowEndNanoseconds"], "1970-01-01T00:00:50.986727000Z");
 }
+
+/// Issue #20: templates were bounded in count only, so a capture of a few hundred templates of
+/// 16,000 fields made `decode` hold gigabytes. The huge ones are now refused at the session's
+/// bound on bytes of template state, counted, and a normal template beside them still decodes.
+#[test]
+fn templates_beyond_the_bytes_bound_are_refused_and_counted_and_normal_records_still_decode() {
+    use flowctl::core::capture::MessagePcapWriter;
+    use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template};
+    use flowctl::core::time::Timestamp;
+
+    let (exporter, collector) = ("192.0.2.1:50000".parse().unwrap(), "192.0.2.2:4739".parse().unwrap());
+    let at = |frame: i64| Timestamp::from_secs(1_700_000_000 + frame);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge-templates.pcap");
+    let mut pcap = MessagePcapWriter::create(&file).unwrap();
+    let normal = Template::new(256, 0, [FieldSpec::iana(7, 2), FieldSpec::iana(11, 2), FieldSpec::iana(1, 8)]);
+    let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+    m.begin_template_set(false);
+    m.template(&normal);
+    pcap.write(at(0), exporter, collector, &m.finish()).unwrap();
+    let huge = 40u16;
+    for i in 0..huge {
+        let t = Template::new(300 + i, 0, (0..16_000).map(|f| FieldSpec::iana(1000 + f, 4)));
+        let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+        m.begin_template_set(false);
+        m.template(&t);
+        pcap.write(at(1 + i as i64), exporter, collector, &m.finish()).unwrap();
+    }
+    let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+    m.begin_set(256);
+    m.record().unsigned(40000, 2).unsigned(443, 2).unsigned(1234, 8);
+    m.record().unsigned(40001, 2).unsigned(80, 2).unsigned(99, 8);
+    pcap.write(at(100), exporter, collector, &m.finish()).unwrap();
+    pcap.finish().unwrap();
+    let path = file.to_str().unwrap();
+
+    let records = json_lines(&run(&["decode", "-o", "json", path]).stdout);
+    let fields: Vec<_> = records.iter().map(|r| r["fields"].clone()).collect();
+    assert_eq!(
+        fields,
+        [
+            serde_json::json!({"sourceTransportPort": 40000, "destinationTransportPort": 443, "octetDeltaCount": 1234}),
+            serde_json::json!({"sourceTransportPort": 40001, "destinationTransportPort": 80, "octetDeltaCount": 99}),
+        ]
+    );
+    let out = run(&["decode", "--stats", "-o", "json", path]);
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["totals"]["templateRecords"], 1 + huge as u64);
+    let refused = s["totals"]["templatesRefused"].as_u64().unwrap();
+    assert!(refused > 0 && refused < huge as u64, "{refused} of {huge} huge templates refused");
+}

@@ -95,7 +95,7 @@ fn agent_records(t: &Template, range: std::ops::Range<u64>) -> RecordBatch {
     for i in range {
         batch.push(t.id, |w| {
             for f in t.fields.iter() {
-                match f.name.as_ref() {
+                match t.name(f) {
                     "octetDeltaCount" => w.unsigned(i, f.spec.length),
                     "sourceTransportPort" => w.unsigned(i % 65536, f.spec.length),
                     "sourceIPv4Address" => w.fixed(&[10, 10, (i >> 8) as u8, i as u8], 4),

@@ -134,7 +134,7 @@ mod tests {
         assert_eq!(set.register(1, &ports()).unwrap(), 258);
         assert_eq!(set.len(), 3);
         let t = set.get(257).unwrap();
-        assert_eq!((t.id, t.fields[0].name.as_ref()), (257, "sourcePodLabels"));
+        assert_eq!((t.id, t.name(&t.fields[0])), (257, "sourcePodLabels"));
         assert_eq!(set.get(258).unwrap().scope_count, 1);
         assert!(set.get(259).is_none() && set.get(2).is_none());
     }

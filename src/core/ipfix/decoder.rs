@@ -6,19 +6,22 @@
 //! to a [`Visitor`] as views over the message bytes while the message is decoded, so the path
 //! from bytes to a printed record allocates nothing.
 //!
-//! Everything that can grow is bounded per session (templates, bytes of data waiting for a
-//! template); what a bound refuses is counted and reported, never dropped silently.
+//! Everything that can grow is bounded per session (templates, bytes of template state, bytes
+//! of data waiting for a template), and template state also in total across every decoder that
+//! shares a [`TemplateBudget`]; what a bound refuses is counted and reported, never dropped
+//! silently.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::error::DecodeError;
 use super::message::{
     IPFIX_OPTIONS_TEMPLATE_SET, IPFIX_TEMPLATE_SET, Message, MessageHeader, NETFLOW_V9_VERSION, SetKind,
 };
 use super::record::{DataRecord, Records, RecordsError};
-use super::template::{Template, TemplateAction, TemplateRecords};
+use super::template::{FIELD_BYTES, Template, TemplateAction, TemplateRecords};
 use crate::core::time::Timestamp;
 
 /// The transport a message travelled on; it decides the template rules (RFC 7011 §8, §10).
@@ -93,6 +96,62 @@ pub trait Visitor {
     fn problem(&mut self, _origin: &Origin, _error: &DecodeError) {}
 }
 
+/// Bytes of template state that all the decoders sharing it may hold together: the UDP threads
+/// and TCP connections of one collector clone one config, and so one budget. A template's bytes
+/// are charged when it is stored and given back when it is withdrawn, replaced, expired, or its
+/// session or decoder ends.
+#[derive(Clone, Debug)]
+pub struct TemplateBudget {
+    used: Arc<AtomicUsize>,
+    limit: usize,
+}
+
+impl TemplateBudget {
+    pub fn new(limit: usize) -> Self {
+        TemplateBudget { used: Arc::new(AtomicUsize::new(0)), limit }
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// Bytes charged now.
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn charge(&self, bytes: usize) -> Option<Charge> {
+        let mut used = self.used.load(Ordering::Relaxed);
+        loop {
+            let after = used.checked_add(bytes).filter(|&after| after <= self.limit)?;
+            match self.used.compare_exchange_weak(used, after, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => return Some(Charge { used: self.used.clone(), bytes }),
+                Err(now) => used = now,
+            }
+        }
+    }
+}
+
+/// Bytes held against a [`TemplateBudget`], given back when dropped, so that no path that
+/// forgets a template can leak the shared budget.
+#[derive(Debug)]
+struct Charge {
+    used: Arc<AtomicUsize>,
+    bytes: usize,
+}
+
+impl Drop for Charge {
+    fn drop(&mut self) {
+        self.used.fetch_sub(self.bytes, Ordering::Relaxed);
+    }
+}
+
+/// What storing `template` costs: the compiled template, its `Arc` counts and its slot in the
+/// store.
+fn stored_cost(template: &Template) -> usize {
+    template.memory() + 2 * std::mem::size_of::<usize>() + std::mem::size_of::<(u16, TemplateEntry)>()
+}
+
 /// Limits and lifetimes.
 #[derive(Clone, Debug)]
 pub struct DecoderConfig {
@@ -100,6 +159,11 @@ pub struct DecoderConfig {
     /// templateLifeTime); `None` keeps them forever.
     pub template_lifetime_secs: Option<u64>,
     pub max_templates_per_session: usize,
+    /// Bytes of compiled templates one session may hold: the count bound alone lets one
+    /// exporter hold gigabytes with templates of thousands of fields (issue #20).
+    pub max_template_bytes_per_session: usize,
+    /// Bytes of compiled templates all sessions together may hold.
+    pub template_budget: TemplateBudget,
     /// Bytes of data sets a session may hold while waiting for their templates.
     pub max_pending_bytes_per_session: usize,
     /// How long a data set waits for its template before it is counted as expired.
@@ -114,6 +178,8 @@ impl Default for DecoderConfig {
         DecoderConfig {
             template_lifetime_secs: Some(1800),
             max_templates_per_session: 4096,
+            max_template_bytes_per_session: 16 << 20,
+            template_budget: TemplateBudget::new(256 << 20),
             max_pending_bytes_per_session: 4 << 20,
             pending_timeout_secs: 600,
             max_sessions: 65_536,
@@ -172,6 +238,7 @@ impl DomainStats {
 struct TemplateEntry {
     template: Arc<Template>,
     last_seen: i64,
+    charge: Charge,
 }
 
 /// The templates of one session and domain.
@@ -231,6 +298,8 @@ pub struct Session {
     pub key: SessionKey,
     domains: HashMap<(u16, u32), Domain>,
     template_count: usize,
+    /// Bytes of template state held, the sum of its templates' charges.
+    template_bytes: usize,
     pending_bytes: usize,
     /// Counters of messages whose header could not be read.
     pub unparsed: DomainStats,
@@ -242,6 +311,11 @@ impl Session {
     /// Domains as ((version, domain id), state).
     pub fn domains(&self) -> impl Iterator<Item = ((u16, u32), &Domain)> {
         self.domains.iter().map(|(k, d)| (*k, d))
+    }
+
+    /// Bytes of template state the session holds.
+    pub fn template_bytes(&self) -> usize {
+        self.template_bytes
     }
 
     /// The session's counters, owned, domains in order.
@@ -325,6 +399,7 @@ impl Decoder {
             key: *key,
             domains: HashMap::new(),
             template_count: 0,
+            template_bytes: 0,
             pending_bytes: 0,
             unparsed: DomainStats::default(),
             last_seen: origin.time.secs,
@@ -347,6 +422,7 @@ impl Decoder {
             config,
             transport: key.transport,
             template_count: &mut session.template_count,
+            template_bytes: &mut session.template_bytes,
             pending_bytes: &mut session.pending_bytes,
             meta: &meta,
             outcome: &mut outcome,
@@ -440,6 +516,7 @@ struct Ctx<'c> {
     config: &'c DecoderConfig,
     transport: Transport,
     template_count: &'c mut usize,
+    template_bytes: &'c mut usize,
     pending_bytes: &'c mut usize,
     meta: &'c MessageMeta,
     outcome: &'c mut MessageOutcome,
@@ -464,8 +541,7 @@ impl Ctx<'_> {
             && let Some(lifetime) = self.config.template_lifetime_secs
             && now.saturating_sub(entry.last_seen) > lifetime as i64
         {
-            domain.templates.map.remove(&id);
-            *self.template_count -= 1;
+            self.forget(domain, id);
             domain.stats.templates_expired += 1;
             return None;
         }
@@ -490,12 +566,16 @@ impl Ctx<'_> {
                 let all =
                     (!options && rec.id == IPFIX_TEMPLATE_SET) || (options && rec.id == IPFIX_OPTIONS_TEMPLATE_SET);
                 if all {
-                    let before = domain.templates.map.len();
-                    domain.templates.map.retain(|_, e| e.template.is_options() != options);
-                    *self.template_count -= before - domain.templates.map.len();
-                } else if domain.templates.map.remove(&rec.id).is_some() {
-                    *self.template_count -= 1;
-                } else {
+                    let (count, bytes) = (&mut *self.template_count, &mut *self.template_bytes);
+                    domain.templates.map.retain(|_, e| {
+                        let keep = e.template.is_options() != options;
+                        if !keep {
+                            *count -= 1;
+                            *bytes -= e.charge.bytes;
+                        }
+                        keep
+                    });
+                } else if !self.forget(domain, rec.id) {
                     let e = DecodeError::WithdrawalOfUnknown { offset: rec.offset, template_id: rec.id };
                     self.problem(visitor, e);
                 }
@@ -521,24 +601,69 @@ impl Ctx<'_> {
                         };
                         self.problem(visitor, e);
                     }
-                    let template = Arc::new(Template::new(rec.id, rec.scope_count, specs.iter()));
-                    *entry = TemplateEntry { template: template.clone(), last_seen: now };
-                    visitor.template(self.meta, &template);
-                } else {
-                    if *self.template_count >= self.config.max_templates_per_session {
-                        domain.stats.templates_refused += 1;
-                        let limit = self.config.max_templates_per_session;
-                        let e = DecodeError::TemplateLimit { offset: rec.offset, template_id: rec.id, limit };
-                        return self.problem(visitor, e);
-                    }
-                    let template = Arc::new(Template::new(rec.id, rec.scope_count, specs.iter()));
-                    domain.templates.map.insert(rec.id, TemplateEntry { template: template.clone(), last_seen: now });
-                    *self.template_count += 1;
-                    visitor.template(self.meta, &template);
+                    // The old definition goes whether or not the new one fits: its records
+                    // would be read with the wrong layout.
+                    self.forget(domain, rec.id);
                 }
+                if *self.template_count >= self.config.max_templates_per_session {
+                    let limit = self.config.max_templates_per_session;
+                    let e = DecodeError::TemplateLimit { offset: rec.offset, template_id: rec.id, limit };
+                    return self.refuse(domain, visitor, e);
+                }
+                // Refused before compiling when even its fields alone cannot fit, so a flood of
+                // huge templates costs no compilation.
+                let least = std::mem::size_of::<Template>() + specs.iter().len() * FIELD_BYTES;
+                if let Err(e) = self.room(rec.offset, rec.id, least) {
+                    return self.refuse(domain, visitor, e);
+                }
+                let template = Arc::new(Template::new(rec.id, rec.scope_count, specs.iter()));
+                let cost = stored_cost(&template);
+                if let Err(e) = self.room(rec.offset, rec.id, cost) {
+                    return self.refuse(domain, visitor, e);
+                }
+                let Some(charge) = self.config.template_budget.charge(cost) else {
+                    let limit = self.config.template_budget.limit();
+                    let e =
+                        DecodeError::TemplateBudgetLimit { offset: rec.offset, template_id: rec.id, need: cost, limit };
+                    return self.refuse(domain, visitor, e);
+                };
+                let entry = TemplateEntry { template: template.clone(), last_seen: now, charge };
+                domain.templates.map.insert(rec.id, entry);
+                *self.template_count += 1;
+                *self.template_bytes += cost;
+                visitor.template(self.meta, &template);
                 self.release_pending(domain, visitor, rec.id);
             }
         }
+    }
+
+    /// Whether `need` more bytes of template state fit the session's bound and what is left of
+    /// the shared budget.
+    fn room(&self, offset: usize, template_id: u16, need: usize) -> Result<(), DecodeError> {
+        let limit = self.config.max_template_bytes_per_session;
+        if *self.template_bytes + need > limit {
+            return Err(DecodeError::TemplateBytesLimit { offset, template_id, need, limit });
+        }
+        let budget = &self.config.template_budget;
+        if budget.used() + need > budget.limit() {
+            return Err(DecodeError::TemplateBudgetLimit { offset, template_id, need, limit: budget.limit() });
+        }
+        Ok(())
+    }
+
+    fn refuse<V: Visitor>(&mut self, domain: &mut Domain, visitor: &mut V, error: DecodeError) {
+        domain.stats.templates_refused += 1;
+        self.problem(visitor, error);
+    }
+
+    /// Drops a template from the store, giving back its bytes; whether it was there.
+    fn forget(&mut self, domain: &mut Domain, id: u16) -> bool {
+        let Some(entry) = domain.templates.map.remove(&id) else {
+            return false;
+        };
+        *self.template_count -= 1;
+        *self.template_bytes -= entry.charge.bytes;
+        true
     }
 
     /// Keeps a data set until its template arrives, within the session's byte bound.
@@ -923,6 +1048,86 @@ mod tests {
         }
         assert_eq!(stats(&d, &k).templates_refused, 2);
         assert_eq!(seen.problems.len(), 2);
+    }
+
+    /// A template of `fields` elements unknown to the registry, like a hostile exporter sends.
+    fn wide(id: u16, fields: u16) -> Template {
+        Template::new(id, 0, (0..fields).map(|i| FieldSpec::iana(1000 + i, 4)))
+    }
+
+    fn held(d: &Decoder, k: &SessionKey) -> usize {
+        d.session(k).map_or(0, |s| s.template_bytes())
+    }
+
+    /// Issue #20: templates were bounded in count only, so one session could hold gigabytes in
+    /// a few hundred templates of thousands of fields.
+    #[test]
+    fn template_bytes_are_bounded_per_session_not_only_in_count() {
+        let one = stored_cost(&wide(256, 1000));
+        let config = DecoderConfig { max_template_bytes_per_session: one * 2 + one / 2, ..Default::default() };
+        let (mut d, mut seen, k) = (Decoder::new(config), Seen::default(), key(Transport::Udp));
+        for id in 256..260 {
+            d.decode(&k, origin(1, 0), &template_message(0, &wide(id, 1000)), &mut seen);
+        }
+        assert_eq!(stats(&d, &k).templates_refused, 2);
+        assert!(matches!(seen.problems[..], [DecodeError::TemplateBytesLimit { template_id: 258, .. }, _]));
+        assert_eq!(held(&d, &k), one * 2);
+        // A small template still fits, and decodes.
+        d.decode(
+            &k,
+            origin(2, 0),
+            &template_message(0, &Template::new(300, 0, [FieldSpec::iana(7, 2), FieldSpec::iana(11, 2)])),
+            &mut seen,
+        );
+        d.decode(&k, origin(3, 0), &data_message(0, 300, &[(1, 2)]), &mut seen);
+        assert_eq!(seen.records.len(), 1);
+        // Data for a refused template waits, as for any template not known.
+        d.decode(&k, origin(4, 0), &data_message(0, 259, &[(1, 2)]), &mut seen);
+        assert_eq!(stats(&d, &k).sets_waiting, 1);
+    }
+
+    /// Issue #20: every further exporter port multiplied the memory templates could take.
+    #[test]
+    fn template_budget_is_shared_by_decoders_and_given_back_when_a_session_ends() {
+        let one = stored_cost(&wide(256, 1000));
+        let config = DecoderConfig { template_budget: TemplateBudget::new(one + one / 2), ..Default::default() };
+        let budget = config.template_budget.clone();
+        let (mut a, mut b, mut seen, k) =
+            (Decoder::new(config.clone()), Decoder::new(config), Seen::default(), key(Transport::Tcp));
+        a.decode(&k, origin(1, 0), &template_message(0, &wide(256, 1000)), &mut seen);
+        assert_eq!(budget.used(), one);
+        b.decode(&k, origin(1, 0), &template_message(0, &wide(256, 1000)), &mut seen);
+        assert!(matches!(seen.problems[..], [DecodeError::TemplateBudgetLimit { template_id: 256, .. }]));
+        assert_eq!(stats(&b, &k).templates_refused, 1);
+        a.close_session(&k, &mut seen);
+        assert_eq!(budget.used(), 0, "an ended session gives its bytes back");
+        b.decode(&k, origin(2, 0), &template_message(0, &wide(256, 1000)), &mut seen);
+        assert_eq!(budget.used(), one);
+        assert_eq!(stats(&b, &k).templates_refused, 1, "the same template fits once the budget is back");
+        drop(b);
+        assert_eq!(budget.used(), 0, "so does a decoder that ends");
+    }
+
+    /// Issue #20: the budget must not leak when templates go, or it fills up for good.
+    #[test]
+    fn template_bytes_are_given_back_on_withdrawal_replacement_and_expiry() {
+        let config = DecoderConfig::default();
+        let budget = config.template_budget.clone();
+        let (mut d, mut seen, k) = (Decoder::new(config.clone()), Seen::default(), key(Transport::Tcp));
+        d.decode(&k, origin(1, 0), &template_message(0, &wide(256, 100)), &mut seen);
+        d.decode(&k, origin(1, 0), &template_message(0, &wide(257, 100)), &mut seen);
+        d.decode(&k, origin(2, 0), &withdrawal(256), &mut seen);
+        assert_eq!((held(&d, &k), budget.used()), (stored_cost(&wide(257, 100)), stored_cost(&wide(257, 100))));
+        d.decode(&k, origin(3, 0), &withdrawal(2), &mut seen);
+        assert_eq!((held(&d, &k), budget.used()), (0, 0));
+
+        let (mut d, mut seen, k) = (Decoder::new(config), Seen::default(), key(Transport::Udp));
+        d.decode(&k, origin(1, 0), &template_message(0, &wide(256, 100)), &mut seen);
+        d.decode(&k, origin(2, 0), &template_message(0, &ports()), &mut seen);
+        assert_eq!((held(&d, &k), budget.used()), (stored_cost(&ports()), stored_cost(&ports())), "replaced");
+        d.decode(&k, origin(3, 1801), &data_message(0, 256, &[(1, 2)]), &mut seen);
+        assert_eq!(stats(&d, &k).templates_expired, 1);
+        assert_eq!((held(&d, &k), budget.used()), (0, 0), "expired");
     }
 
     #[test]

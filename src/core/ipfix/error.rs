@@ -86,6 +86,16 @@ pub enum DecodeError {
     TemplateLimit { offset: usize, template_id: u16, limit: usize },
 
     #[error(
+        "at offset {offset}: template {template_id} dropped: its {need} bytes would pass the session's bound of {limit} bytes of templates"
+    )]
+    TemplateBytesLimit { offset: usize, template_id: u16, need: usize, limit: usize },
+
+    #[error(
+        "at offset {offset}: template {template_id} dropped: its {need} bytes would pass the bound of {limit} bytes of templates of all sessions"
+    )]
+    TemplateBudgetLimit { offset: usize, template_id: u16, need: usize, limit: usize },
+
+    #[error(
         "at offset {offset}: data set {template_id} dropped while waiting for its template: the session already holds {limit} bytes of such data"
     )]
     PendingLimit { offset: usize, template_id: u16, limit: usize },
@@ -108,6 +118,8 @@ impl DecodeError {
             self,
             DecodeError::WithdrawalOverUdp { .. }
                 | DecodeError::TemplateLimit { .. }
+                | DecodeError::TemplateBytesLimit { .. }
+                | DecodeError::TemplateBudgetLimit { .. }
                 | DecodeError::PendingLimit { .. }
                 | DecodeError::PendingExpired { .. }
                 | DecodeError::SessionLimit { .. }
@@ -140,6 +152,8 @@ impl DecodeError {
             DecodeError::WithdrawalOverUdp { .. } => "withdrawal-over-udp",
             DecodeError::WithdrawalOfUnknown { .. } => "withdrawal-of-unknown",
             DecodeError::TemplateLimit { .. } => "template-limit",
+            DecodeError::TemplateBytesLimit { .. } => "template-bytes-limit",
+            DecodeError::TemplateBudgetLimit { .. } => "template-budget-limit",
             DecodeError::PendingLimit { .. } => "pending-limit",
             DecodeError::SessionLimit { .. } => "session-limit",
             DecodeError::PendingExpired { .. } => "pending-expired",

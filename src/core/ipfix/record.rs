@@ -32,7 +32,7 @@ impl<'a> DataRecord<'a> {
     /// The bytes of field `index`.
     pub fn raw(&self, index: usize) -> Option<&'a [u8]> {
         let field = self.template.fields.get(index)?;
-        match field.offset {
+        match field.offset() {
             Some(at) if !field.spec.is_varlen() => self.bytes.get(at..at + field.spec.length as usize),
             _ => self.fields().nth(index).map(|(_, raw)| raw),
         }

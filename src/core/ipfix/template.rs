@@ -3,6 +3,7 @@
 //! lengths), so that the per-record work is a walk over precomputed lengths.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use super::error::DecodeError;
@@ -53,33 +54,46 @@ impl fmt::Display for FieldSpec {
 
 /// How a field's name relates to the other fields of its template: the record output keeps every
 /// value of a name that appears several times, as an array at the first occurrence.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Occurrence {
     Unique,
-    /// The first of several fields with this name; holds the indices of all of them.
-    First(Box<[u16]>),
+    /// The first of several fields with this name; [`Template::all_of`] gives the indices of
+    /// all of them (`count` entries of the template's repeat table from `at`).
+    First {
+        at: u32,
+        count: u16,
+    },
     /// A later field with a name already seen.
     Repeat,
 }
 
-/// One compiled field of a template.
-#[derive(Clone, Debug)]
+/// One compiled field of a template. It owns nothing: its name and JSON key live once per
+/// distinct name in the template's key table, so a template of thousands of fields costs
+/// [`FIELD_BYTES`] a field plus its distinct names (issue #20).
+#[derive(Clone, Copy, Debug)]
 pub struct Field {
     pub spec: FieldSpec,
-    pub ie: Option<&'static InformationElement>,
-    /// The element's name, or `ie{ID}` / `ie{PEN}.{ID}` for elements the registry does not know.
-    pub name: Cow<'static, str>,
+    /// Offset within a record, or [`NO_OFFSET`] once a field before has variable length.
+    offset: u32,
+    /// Where `,"name":` starts in the template's key table.
+    key_at: u32,
+    pub occurrence: Occurrence,
+    key_len: u16,
     /// The element's type; unknown elements are octet arrays.
     pub data_type: DataType,
+}
+
+const NO_OFFSET: u32 = u32::MAX;
+
+/// What one field of a compiled template costs, its share of the key table aside.
+pub const FIELD_BYTES: usize = std::mem::size_of::<Field>();
+
+impl Field {
     /// Offset within a record, when every field before this one has a fixed length.
-    pub offset: Option<usize>,
-    pub occurrence: Occurrence,
-    /// `,"name":`, the field's key in the JSON record contract, built once with the template
-    /// because printing keys is a large share of printing records. Zero-padded to a multiple
-    /// of 16 bytes so a printer can copy it in fixed-size moves; the key is the first
-    /// `json_key_len` bytes.
-    pub json_key: Box<[u8]>,
-    pub json_key_len: usize,
+    #[inline]
+    pub fn offset(&self) -> Option<usize> {
+        (self.offset != NO_OFFSET).then_some(self.offset as usize)
+    }
 }
 
 /// A compiled template or options template.
@@ -94,6 +108,12 @@ pub struct Template {
     /// The shortest possible record (variable-length fields count one byte): fewer bytes left in
     /// a set than this are padding (RFC 7011 §3.3.1).
     pub min_record_len: usize,
+    /// `,"name":` of each distinct name, the field's key in the JSON record contract, built once
+    /// with the template because printing keys is a large share of printing records. Each is
+    /// zero-padded to a multiple of 16 bytes so a printer can copy it in fixed-size moves.
+    keys: Box<[u8]>,
+    /// The field indices of every repeated name, one run per name.
+    repeats: Box<[u16]>,
 }
 
 impl PartialEq for Template {
@@ -105,30 +125,91 @@ impl PartialEq for Template {
 impl Template {
     /// Compiles a template from its field specifiers. `scope_count` is 0 for data templates.
     pub fn new(id: u16, scope_count: u16, specs: impl IntoIterator<Item = FieldSpec>) -> Template {
+        let specs = specs.into_iter();
         let mut offset = Some(0usize);
         let mut min_record_len = 0usize;
-        let mut fields: Vec<Field> = specs
-            .into_iter()
-            .map(|spec| {
-                let (ie, name, data_type) = describe(spec);
-                let mut json_key = format!(",\"{name}\":").into_bytes();
-                let json_key_len = json_key.len();
-                json_key.resize(json_key_len.next_multiple_of(16), 0);
-                let json_key = json_key.into_boxed_slice();
-                let occurrence = Occurrence::Unique;
-                let field = Field { spec, ie, name, data_type, offset, occurrence, json_key, json_key_len };
-                if spec.is_varlen() {
-                    offset = None;
-                    min_record_len += 1;
-                } else {
-                    offset = offset.map(|o| o + spec.length as usize);
-                    min_record_len += spec.length as usize;
-                }
-                field
-            })
-            .collect();
-        mark_repeats(&mut fields);
-        Template { id, scope_count, fields: fields.into_boxed_slice(), record_len: offset, min_record_len }
+        let mut keys: Vec<u8> = Vec::new();
+        // Each distinct name: where its key is, and the fields carrying it.
+        let mut names: HashMap<Cow<'static, str>, usize> = HashMap::new();
+        let mut groups: Vec<(u32, u16, Vec<u16>)> = Vec::new();
+        let mut fields: Vec<Field> = Vec::with_capacity(specs.size_hint().0);
+        for spec in specs {
+            let (name, data_type) = describe(spec);
+            let index = fields.len() as u16;
+            let group = *names.entry(name).or_insert_with_key(|name| {
+                let at = keys.len();
+                keys.extend_from_slice(b",\"");
+                keys.extend_from_slice(name.as_bytes());
+                keys.extend_from_slice(b"\":");
+                let len = keys.len() - at;
+                keys.resize(at + len.next_multiple_of(16), 0);
+                groups.push((at as u32, len as u16, Vec::new()));
+                groups.len() - 1
+            });
+            let (key_at, key_len, members) = &mut groups[group];
+            members.push(index);
+            let occurrence = if members.len() > 1 { Occurrence::Repeat } else { Occurrence::Unique };
+            let at = offset.and_then(|o| u32::try_from(o).ok()).filter(|&o| o != NO_OFFSET).unwrap_or(NO_OFFSET);
+            fields.push(Field { spec, offset: at, key_at: *key_at, occurrence, key_len: *key_len, data_type });
+            if spec.is_varlen() {
+                offset = None;
+                min_record_len += 1;
+            } else {
+                offset = offset.map(|o| o + spec.length as usize);
+                min_record_len += spec.length as usize;
+            }
+        }
+        let mut repeats = Vec::new();
+        for (_, _, members) in groups.iter().filter(|(_, _, members)| members.len() > 1) {
+            let at = repeats.len() as u32;
+            fields[members[0] as usize].occurrence = Occurrence::First { at, count: members.len() as u16 };
+            repeats.extend_from_slice(members);
+        }
+        Template {
+            id,
+            scope_count,
+            fields: fields.into_boxed_slice(),
+            record_len: offset,
+            min_record_len,
+            keys: keys.into_boxed_slice(),
+            repeats: repeats.into_boxed_slice(),
+        }
+    }
+
+    /// The field's element name, or `ie{ID}` / `ie{PEN}.{ID}` for elements the registry does
+    /// not know.
+    pub fn name(&self, field: &Field) -> &str {
+        let (key, len) = self.json_key(field);
+        std::str::from_utf8(key.get(2..len.saturating_sub(2)).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// `,"name":` zero-padded to a multiple of 16 bytes, and the length of the key in it.
+    #[inline]
+    pub fn json_key(&self, field: &Field) -> (&[u8], usize) {
+        let at = field.key_at as usize;
+        let len = field.key_len as usize;
+        (self.keys.get(at..at + len.next_multiple_of(16)).unwrap_or_default(), len)
+    }
+
+    /// The indices of every field that carries the same name as `field`, when it is the first of
+    /// several ([`Occurrence::First`]); empty otherwise.
+    #[inline]
+    pub fn all_of(&self, field: &Field) -> &[u16] {
+        match field.occurrence {
+            Occurrence::First { at, count } => {
+                self.repeats.get(at as usize..at as usize + count as usize).unwrap_or_default()
+            }
+            _ => &[],
+        }
+    }
+
+    /// The bytes this template holds on the heap and inline, capacity counted, for the
+    /// template store's bounds.
+    pub fn memory(&self) -> usize {
+        std::mem::size_of::<Template>()
+            + std::mem::size_of_val::<[Field]>(&self.fields)
+            + self.keys.len()
+            + std::mem::size_of_val::<[u16]>(&self.repeats)
     }
 
     pub fn is_options(&self) -> bool {
@@ -185,30 +266,13 @@ pub fn varlen_prefix(bytes: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
-fn describe(spec: FieldSpec) -> (Option<&'static InformationElement>, Cow<'static, str>, DataType) {
+fn describe(spec: FieldSpec) -> (Cow<'static, str>, DataType) {
     match registry::lookup(spec.pen, spec.id) {
-        Some(ie) => (Some(ie), Cow::Borrowed(ie.name), ie.data_type),
+        Some(ie) => (Cow::Borrowed(ie.name), ie.data_type),
         None => {
             let name = if spec.pen == 0 { format!("ie{}", spec.id) } else { format!("ie{}.{}", spec.pen, spec.id) };
-            (None, Cow::Owned(name), DataType::OctetArray)
+            (Cow::Owned(name), DataType::OctetArray)
         }
-    }
-}
-
-/// Marks names that appear more than once. Linear in the number of fields: a hostile template
-/// can carry thousands.
-fn mark_repeats(fields: &mut [Field]) {
-    let mut seen: std::collections::HashMap<&str, Vec<u16>> = std::collections::HashMap::new();
-    for (i, f) in fields.iter().enumerate() {
-        seen.entry(f.name.as_ref()).or_default().push(i as u16);
-    }
-    let groups: Vec<Vec<u16>> = seen.into_values().filter(|all| all.len() > 1).collect();
-    for all in groups {
-        for &j in &all[1..] {
-            fields[j as usize].occurrence = Occurrence::Repeat;
-        }
-        let first = all[0] as usize;
-        fields[first].occurrence = Occurrence::First(all.into_boxed_slice());
     }
 }
 
@@ -446,9 +510,9 @@ mod tests {
         );
         assert_eq!(t.record_len, None);
         assert_eq!(t.min_record_len, 10);
-        let offsets: Vec<_> = t.fields.iter().map(|f| f.offset).collect();
+        let offsets: Vec<_> = t.fields.iter().map(|f| f.offset()).collect();
         assert_eq!(offsets, [Some(0), Some(4), Some(8), None]);
-        assert_eq!(t.fields[2].name, "interfaceName");
+        assert_eq!(t.name(&t.fields[2]), "interfaceName");
         assert_eq!(t.fields[1].data_type, DataType::Unsigned64);
         // 4 + 4 + (1 + 3) + 1
         assert_eq!(t.record_length(&[0, 0, 0, 0, 0, 0, 0, 0, 3, b'e', b't', b'h', 6]), Some(13));
@@ -466,10 +530,29 @@ mod tests {
             0,
             [FieldSpec::iana(999, 2), FieldSpec::enterprise(12345, 7, 4), FieldSpec::iana(1, 8), FieldSpec::iana(1, 8)],
         );
-        assert_eq!(t.fields[0].name, "ie999");
-        assert_eq!(t.fields[1].name, "ie12345.7");
-        assert_eq!(t.fields[2].occurrence, Occurrence::First(Box::new([2, 3])));
+        assert_eq!(t.name(&t.fields[0]), "ie999");
+        assert_eq!(t.name(&t.fields[1]), "ie12345.7");
+        assert_eq!(t.json_key(&t.fields[1]), (&b",\"ie12345.7\":\0\0\0"[..], 13));
+        assert!(matches!(t.fields[2].occurrence, Occurrence::First { .. }));
+        assert_eq!(t.all_of(&t.fields[2]), [2, 3]);
         assert_eq!(t.fields[3].occurrence, Occurrence::Repeat);
+        assert_eq!(t.name(&t.fields[3]), "octetDeltaCount");
+    }
+
+    /// Issue #20: a compiled field took ~160 bytes (a name, a boxed JSON key, a boxed list of
+    /// repeats, each its own allocation), so templates of 16,000 fields cost 2.6 MB each.
+    #[test]
+    fn a_field_plan_is_compact_and_its_memory_is_what_it_holds() {
+        const { assert!(FIELD_BYTES <= 28, "a field takes more than 28 bytes") };
+        let t = Template::new(256, 0, (0..16_000).map(|i| FieldSpec::iana(1000 + i, 4)));
+        // Every name distinct and unknown: `,"ie1000":` padded to 16 bytes each.
+        assert_eq!(t.memory(), std::mem::size_of::<Template>() + 16_000 * (FIELD_BYTES + 16));
+        assert_eq!(t.name(&t.fields[15_999]), "ie16999");
+        // One name repeated: its key once, two bytes a field for the list of repeats.
+        let t = Template::new(257, 0, (0..16_000).map(|_| FieldSpec::iana(1, 8)));
+        let key = b",\"octetDeltaCount\":".len().next_multiple_of(16);
+        assert_eq!(t.memory(), std::mem::size_of::<Template>() + 16_000 * (FIELD_BYTES + 2) + key);
+        assert_eq!(t.all_of(&t.fields[0]).len(), 16_000);
     }
 
     #[test]
@@ -490,7 +573,7 @@ mod tests {
         assert!(matches!(recs[1].action, TemplateAction::Withdraw));
         assert_eq!(recs[1].id, 257);
         let t = Template::new(256, 0, specs);
-        assert_eq!(t.fields[1].name, "sourcePodName");
+        assert_eq!(t.name(&t.fields[1]), "sourcePodName");
     }
 
     #[test]
@@ -516,7 +599,7 @@ mod tests {
         let TemplateAction::Define(specs) = recs[0].action else { panic!("expected a definition") };
         let t = Template::new(recs[0].id, recs[0].scope_count, specs.iter());
         assert_eq!(t.scope_count, 1);
-        let names: Vec<_> = t.fields.iter().map(|f| f.name.as_ref()).collect();
+        let names: Vec<_> = t.fields.iter().map(|f| t.name(f)).collect();
         assert_eq!(names, ["scopeSystem", "samplingInterval", "samplingAlgorithm"]);
         assert_eq!(t.record_len, Some(5));
     }

@@ -147,9 +147,12 @@ fn register_board(registry: &mut Registry, board: &Board) {
     per_exporter_counter(registry, "templates_expired", "Templates that outlived their UDP lifetime", |s| {
         s.templates_expired
     });
-    per_exporter_counter(registry, "templates_refused", "Templates refused at the per-session bound", |s| {
-        s.templates_refused
-    });
+    per_exporter_counter(
+        registry,
+        "templates_refused",
+        "Templates refused at a bound: templates per session, bytes of templates per session or in all",
+        |s| s.templates_refused,
+    );
 
     let drops = Family::<Socket, Counter>::default();
     let datagrams = Family::<Socket, Counter>::default();

@@ -10,7 +10,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use crate::core::ipfix::decoder::{MessageMeta, RecordRef, Templates};
 use crate::core::ipfix::record::{DataRecord, Records};
-use crate::core::ipfix::template::{Field, Occurrence};
+use crate::core::ipfix::template::{Field, Occurrence, Template};
 use crate::core::ipfix::types::DataType;
 use crate::core::ipfix::value::{Value, read_unsigned};
 use crate::core::time::{Rfc3339Cache, Timestamp};
@@ -112,16 +112,16 @@ impl JsonWriter {
 fn fields(record: DataRecord<'_>, cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
     let open = out.len();
     for (index, (field, raw)) in record.fields().enumerate() {
-        match &field.occurrence {
+        match field.occurrence {
             Occurrence::Repeat => continue,
             Occurrence::Unique => {
-                key(field, out);
+                key(record.template, field, out);
                 field_value(field, raw, cx, out, depth);
             }
-            Occurrence::First(all) => {
-                key(field, out);
+            Occurrence::First { .. } => {
+                key(record.template, field, out);
                 out.push(b'[');
-                for (k, &i) in all.iter().enumerate() {
+                for (k, &i) in record.template.all_of(field).iter().enumerate() {
                     if k > 0 {
                         out.push(b',');
                     }
@@ -147,16 +147,16 @@ fn fields(record: DataRecord<'_>, cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usi
 /// Appends `,"name":` with fixed-size copies (the key is zero-padded to 16-byte blocks), then
 /// trims to its length: short copies of known size compile to a few moves instead of a call.
 #[inline(always)]
-fn key(field: &Field, out: &mut Vec<u8>) {
+fn key(template: &Template, field: &Field, out: &mut Vec<u8>) {
     let at = out.len();
-    let padded = &field.json_key;
+    let (padded, len) = template.json_key(field);
     match padded.len() {
         16 => out.extend_from_slice(&padded[..16]),
         32 => out.extend_from_slice(&padded[..32]),
         48 => out.extend_from_slice(&padded[..48]),
         _ => out.extend_from_slice(padded),
     }
-    out.truncate(at + field.json_key_len);
+    out.truncate(at + len);
 }
 
 /// One field's value. The common fixed-size types are written straight from their bytes;

@@ -95,7 +95,7 @@ impl TablePrinter {
                 if !fields.is_empty() {
                     fields.push(' ');
                 }
-                fields.push_str(&field.name);
+                fields.push_str(rec.template.name(field));
                 fields.push('=');
                 if field.spec.length == 0 {
                     fields.push('-');
