@@ -39,12 +39,12 @@ struct Held {
 /// first come first served; the rest, and everything of label sets no live session holds any
 /// more, are summed under `other`. Memory follows the live sessions, not their history.
 #[derive(Clone, Debug)]
-pub struct LabelSets {
+struct LabelSets {
     limit: usize,
     held: HashMap<LabelSet, Held>,
     admitted: usize,
     /// Label sets folded into `other` since the start.
-    pub folded_ever: u64,
+    folded_ever: u64,
     /// Counters of label sets no live session holds any more.
     gone: DomainStats,
 }
@@ -60,7 +60,7 @@ pub struct LabelledCounters {
 }
 
 impl LabelSets {
-    pub fn new(limit: usize) -> Self {
+    fn new(limit: usize) -> Self {
         LabelSets { limit, held: HashMap::new(), admitted: 0, folded_ever: 0, gone: DomainStats::default() }
     }
 
@@ -170,7 +170,7 @@ pub struct Board {
     pub ended: DomainStats,
     pub sockets: HashMap<(SocketAddr, usize), SocketCounters>,
     pub connections: ConnectionCounters,
-    pub label_sets: LabelSets,
+    label_sets: LabelSets,
 }
 
 impl Board {
