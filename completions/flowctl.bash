@@ -328,7 +328,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__collect)
-            opts="-l -n -w -o -v -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --output --verbose --log-format --help --version"
+            opts="-l -n -w -o -v -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --metrics-label-sets --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +411,10 @@ _flowctl() {
                     return 0
                     ;;
                 --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-label-sets)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1196,7 +1200,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__aggregator)
-            opts="-l -o -v -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --output --verbose --log-format --help --version"
+            opts="-l -o -v -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --metrics-label-sets --output --verbose --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1323,6 +1327,10 @@ _flowctl() {
                     return 0
                     ;;
                 --drain-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-label-sets)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

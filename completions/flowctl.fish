@@ -78,6 +78,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l handshake-ti
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l first-message-timeout -d 'A TCP/TLS connection that sends no complete message this long after opening is closed' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l connection-idle-timeout -d 'A TCP/TLS connection that sends nothing this long after its last message is closed' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l drain-timeout -d 'On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l metrics-label-sets -d 'Per-exporter label sets (exporter, transport, version, domain) /metrics shows one by one, first come first served while their sessions live; the rest are summed under exporter="other"' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -187,6 +188,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l first-message-timeout -d 'A TCP/TLS connection that sends no complete message this long after opening is closed' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l connection-idle-timeout -d 'A TCP/TLS connection that sends nothing this long after its last message is closed' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l drain-timeout -d 'On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l metrics-label-sets -d 'Per-exporter label sets (exporter, transport, version, domain) /metrics shows one by one, first come first served while their sessions live; the rest are summed under exporter="other"' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'

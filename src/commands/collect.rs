@@ -78,6 +78,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
             idle_timeout: if lifetime > 0 { args.template_lifetime } else { defaults.idle_timeout },
             capture: args.write,
             connections: args.listener.connections(),
+            metrics_label_sets: args.listener.metrics_label_sets,
         },
         format: global.output_format(),
         stats: args.stats,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::core::collector::ConnectionLimits;
+use crate::core::collector::{ConnectionLimits, DEFAULT_LABEL_SETS};
 use crate::core::transport::{HandshakeLimits, ServerTls, UdpConfig};
 
 #[derive(Debug, Args)]
@@ -51,6 +51,11 @@ pub struct ListenerArgs {
     /// On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
+
+    /// Per-exporter label sets (exporter, transport, version, domain) /metrics shows one by one, first come first
+    /// served while their sessions live; the rest are summed under exporter="other"
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_LABEL_SETS)]
+    pub metrics_label_sets: usize,
 }
 
 impl ListenerArgs {

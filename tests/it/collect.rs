@@ -492,3 +492,145 @@ async fn mutual_tls_counts_failed_handshakes_and_keeps_serving() {
     assert_eq!(records.lock().unwrap()[0]["fields"]["sourceTransportPort"], 443);
     assert_eq!((board.connections.handshake_failures, board.connections.accepted), (1, 1));
 }
+
+/// `flowctl collect --stats -o json` on 127.0.0.1 with /metrics, and the ports it listens on.
+fn collect_with_metrics(extra: &[&str]) -> (std::process::Child, SocketAddr, u16) {
+    let (port, metrics) = (free_port(), free_port());
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .args(["collect", "--stats", "-o", "json", "-l", &format!("udp://127.0.0.1:{port}"), "--metrics-addr"])
+        .arg(format!("127.0.0.1:{metrics}"))
+        .args(extra)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    (child, format!("127.0.0.1:{port}").parse().unwrap(), metrics)
+}
+
+fn scrape(port: u16) -> String {
+    let Ok(mut http) = TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    http.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut text = String::new();
+    http.read_to_string(&mut text).unwrap();
+    text
+}
+
+/// The samples of one metric: (labels, value).
+fn samples<'a>(text: &'a str, name: &str) -> Vec<(&'a str, u64)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix(name))
+        .filter(|rest| rest.starts_with(['{', ' ']))
+        .map(|rest| {
+            let (labels, value) = rest.rsplit_once(' ').unwrap();
+            (labels, value.parse().unwrap())
+        })
+        .collect()
+}
+
+fn sum(text: &str, name: &str) -> u64 {
+    samples(text, name).iter().map(|(_, v)| v).sum()
+}
+
+/// Scrapes until `done` holds (or 20 s pass) and returns the last scrape.
+fn scrape_until(port: u16, done: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    for _ in 0..100 {
+        std::thread::sleep(Duration::from_millis(200));
+        text = scrape(port);
+        if done(&text) {
+            break;
+        }
+    }
+    text
+}
+
+/// SIGTERM, and the `--stats` summary printed on the way out.
+fn stop_for_summary(child: std::process::Child) -> Value {
+    assert!(std::process::Command::new("kill").arg(child.id().to_string()).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Issue #20 (4): every (exporter, observation domain) got ~17 series that never went away, so
+/// a flood of domains made /metrics grow without bound. At most N label sets show one by one
+/// while their sessions live, the rest sum under `other`; once the sessions end their series go
+/// and the totals stay; the sums agree with what `--stats` prints.
+#[test]
+fn metric_series_are_bounded_and_go_when_their_sessions_end() {
+    let (child, to, metrics) = collect_with_metrics(&["--metrics-label-sets", "100", "--template-lifetime", "8s"]);
+    let t = ports_template(256);
+    let messages: Vec<Vec<u8>> = (0..3000u32)
+        .map(|domain| {
+            let mut m = MessageWriter::ipfix(1_700_000_000, 0, domain);
+            m.begin_template_set(false);
+            m.template(&t);
+            m.begin_set(256);
+            m.record().unsigned(7, 2).unsigned(80, 2);
+            m.finish()
+        })
+        .collect();
+    // Wait for the listener, then send at a pace the receive buffer takes.
+    scrape_until(metrics, |text| text.contains("200 OK"));
+    let mut s = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 16).unwrap();
+    for chunk in messages.chunks(50) {
+        s.send_batch(&chunk.iter().map(Vec::as_slice).collect::<Vec<_>>()).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let data = "flowctl_collector_data_records_total";
+    let live = scrape_until(metrics, |text| sum(text, data) == 3000);
+    for family in ["messages", "bytes", "data_records", "template_records"] {
+        let n = samples(&live, &format!("flowctl_collector_{family}_total")).len();
+        assert_eq!(n, 101, "{family}: 100 label sets and other");
+    }
+    // Nothing counted yet under `other`: no series for it.
+    assert_eq!(samples(&live, "flowctl_collector_malformed_messages_total").len(), 100);
+    let by_label = samples(&live, data);
+    let other: Vec<_> = by_label.iter().filter(|(l, _)| l.contains("exporter=\"other\"")).collect();
+    assert_eq!(other.len(), 1, "{by_label:?}");
+    assert_eq!(other[0].1, 2900);
+    assert_eq!(sum(&live, data), 3000);
+    assert_eq!(sum(&live, "flowctl_collector_label_sets_folded"), 2900);
+    assert_eq!(sum(&live, "flowctl_collector_label_sets_ever_folded_total"), 2900);
+
+    // The session ends 8 s after its last message (checked every 10 s).
+    let ended = scrape_until(metrics, |text| samples(text, "flowctl_collector_sessions") == [("", 0)]);
+    assert_eq!(samples(&ended, "flowctl_collector_sessions"), [("", 0)], "{ended}");
+    assert_eq!(
+        samples(&ended, data),
+        [("{exporter=\"other\",transport=\"\",version=\"\",observation_domain=\"\"}", 3000)]
+    );
+    assert_eq!(sum(&ended, "flowctl_collector_label_sets_folded"), 0);
+    assert_eq!(sum(&ended, "flowctl_collector_label_sets_ever_folded_total"), 2900);
+    let messages_seen = sum(&ended, "flowctl_collector_messages_total");
+    assert_eq!(messages_seen, 3000);
+
+    let summary = stop_for_summary(child);
+    assert_eq!(summary["totals"]["dataRecords"], 3000, "{summary}");
+    assert_eq!(summary["totals"]["messages"], messages_seen);
+    assert_eq!(summary["totals"]["bytes"], sum(&ended, "flowctl_collector_bytes_total"));
+}
+
+/// Issue #20 (5): datagrams that are not IPFIX or NetFlow v9 were counted by `--stats` (2,000)
+/// and not in /metrics (0).
+#[test]
+fn datagrams_that_are_not_ipfix_count_the_same_in_metrics_and_stats() {
+    let (child, to, metrics) = collect_with_metrics(&[]);
+    scrape_until(metrics, |text| text.contains("200 OK"));
+    let mut s = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 16).unwrap();
+    let junk = [0u8; 16];
+    for _ in 0..40 {
+        s.send_batch(&[&junk[..]; 50]).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let malformed = "flowctl_collector_malformed_messages_total";
+    let text = scrape_until(metrics, |text| sum(text, malformed) >= 2000);
+    let exporter = samples(&text, malformed)
+        .into_iter()
+        .find(|(l, _)| l.contains("exporter=\"127.0.0.1\"") && l.contains("version=\"\""))
+        .map(|(_, v)| v);
+    assert_eq!(exporter, Some(2000), "{text}");
+    let summary = stop_for_summary(child);
+    assert_eq!(summary["totals"]["malformed"], 2000, "{summary}");
+    assert_eq!(summary["totals"]["messages"], sum(&text, "flowctl_collector_messages_total"));
+}

@@ -263,6 +263,7 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
         udp: args.listener.udp(),
         decoder: DecoderConfig { max_sessions: args.listener.max_sessions, ..DecoderConfig::default() },
         connections: args.listener.connections(),
+        metrics_label_sets: args.listener.metrics_label_sets,
         ..CollectorConfig::default()
     };
 

@@ -23,7 +23,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-pub use board::{Board, ConnectionCounters, SocketCounters};
+pub use board::{Board, ConnectionCounters, DEFAULT_LABEL_SETS, LabelSet, LabelledCounters, SocketCounters};
 pub use per_template::PerTemplate;
 
 use crate::core::capture::MessagePcapWriter;
@@ -47,6 +47,9 @@ pub struct CollectorConfig {
     /// Write every message received into this capture, with the real peer addresses.
     pub capture: Option<PathBuf>,
     pub connections: ConnectionLimits,
+    /// Per-exporter label sets (exporter, transport, version, observation domain) the metrics
+    /// show one by one; the rest are summed under `exporter="other"`.
+    pub metrics_label_sets: usize,
 }
 
 /// How long TCP and TLS connections may take, so idle sockets cannot hold descriptors and
@@ -84,6 +87,7 @@ impl Default for CollectorConfig {
             idle_timeout: Duration::from_secs(1800),
             capture: None,
             connections: ConnectionLimits::default(),
+            metrics_label_sets: DEFAULT_LABEL_SETS,
         }
     }
 }
@@ -140,7 +144,7 @@ impl CollectingProcess {
             None => None,
         };
         let shared = Arc::new(Shared {
-            board: Arc::default(),
+            board: Arc::new(Mutex::new(Board::new(config.metrics_label_sets))),
             problems: Mutex::new(ProblemLog::new(Policy::Every(Duration::from_secs(10)))),
             capture,
             sinks,

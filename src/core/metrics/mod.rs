@@ -2,8 +2,7 @@
 //! text). The receiving threads keep their counters to themselves and publish them to the
 //! [`Board`] once a second; a scrape renders the board, so metrics cost nothing on the record path.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -97,27 +96,44 @@ pub fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
 }
 
 fn register_board(registry: &mut Registry, board: &Board) {
-    let mut per_exporter: HashMap<Exporter, DomainStats> = HashMap::new();
-    for s in board.merged_sessions() {
-        let exporter = s.key.exporter.map(|a| a.ip()).map_or_else(String::new, |ip: IpAddr| ip.to_string());
-        for &((version, domain), stats) in &s.domains {
+    let labelled = board.labelled();
+    let per_exporter: Vec<(Exporter, DomainStats)> = labelled
+        .admitted
+        .iter()
+        .map(|(l, stats)| {
             let labels = Exporter {
-                exporter: exporter.clone(),
-                transport: s.key.transport.name().to_lowercase(),
-                version: version.to_string(),
-                observation_domain: domain.to_string(),
+                exporter: l.exporter.map_or_else(String::new, |ip| ip.to_string()),
+                transport: l.transport.name().to_lowercase(),
+                version: l.domain.map_or_else(String::new, |(v, _)| v.to_string()),
+                observation_domain: l.domain.map_or_else(String::new, |(_, d)| d.to_string()),
             };
-            per_exporter.entry(labels).or_default().add(&stats);
-        }
-    }
+            (labels, *stats)
+        })
+        .collect();
+    // Each family gets `other` once it counts something; it never goes down, so it never goes.
+    let other = Exporter {
+        exporter: "other".into(),
+        transport: String::new(),
+        version: String::new(),
+        observation_domain: String::new(),
+    };
     let per_exporter_counter = |registry: &mut Registry, name: &str, help: &str, value: fn(&DomainStats) -> u64| {
         let family = Family::<Exporter, Counter>::default();
         for (labels, stats) in &per_exporter {
             family.get_or_create(labels).inc_by(value(stats));
         }
+        if value(&labelled.other) > 0 {
+            family.get_or_create(&other).inc_by(value(&labelled.other));
+        }
         registry.register(name, help, family);
     };
-    per_exporter_counter(registry, "messages", "IPFIX and NetFlow v9 messages received", |s| s.messages);
+    per_exporter_counter(
+        registry,
+        "messages",
+        "Messages received: IPFIX and NetFlow v9, and (version and observation_domain empty) ones whose header \
+         could not be read",
+        |s| s.messages,
+    );
     per_exporter_counter(registry, "bytes", "Bytes of messages received", |s| s.bytes);
     per_exporter_counter(registry, "data_records", "Data records decoded", |s| s.data_records);
     per_exporter_counter(registry, "options_records", "Options data records decoded", |s| s.options_records);
@@ -201,6 +217,18 @@ fn register_board(registry: &mut Registry, board: &Board) {
     counter(registry, "undrained_bytes", "Bytes left unread on shutdown when the drain timed out", c.undrained_bytes);
     gauge(registry, "connections_active", "TCP and TLS connections open", c.active as i64);
     gauge(registry, "sessions", "Transport sessions being decoded", board.live_sessions() as i64);
+    gauge(
+        registry,
+        "label_sets_folded",
+        "Label sets of live sessions counted under exporter=\"other\", beyond the bound on label sets shown",
+        labelled.folded as i64,
+    );
+    counter(
+        registry,
+        "label_sets_ever_folded",
+        "Label sets counted under exporter=\"other\" since the start, beyond the bound on label sets shown",
+        labelled.folded_ever,
+    );
 }
 
 async fn metrics(State(board): State<Arc<Mutex<Board>>>) -> impl IntoResponse {
