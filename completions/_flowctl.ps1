@@ -310,7 +310,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete TrafficControls; on this host, their filters and links go with them')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -386,7 +386,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete TrafficControls; on this host, their filters and links go with them')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -521,7 +521,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host')
             [CompletionResult]::new('get', 'get', [CompletionResultType]::ParameterValue, 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete TrafficControls; on this host, their filters and links go with them')
-            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)')
             break
         }
         'flowctl;help;tc;apply' {

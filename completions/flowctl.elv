@@ -289,7 +289,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand apply 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
             cand get 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
             cand delete 'Delete TrafficControls; on this host, their filters and links go with them'
-            cand status 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+            cand status 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;tc;apply'= {
@@ -360,7 +360,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand apply 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
             cand get 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
             cand delete 'Delete TrafficControls; on this host, their filters and links go with them'
-            cand status 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+            cand status 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;tc;help;apply'= {
@@ -472,7 +472,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand apply 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
             cand get 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
             cand delete 'Delete TrafficControls; on this host, their filters and links go with them'
-            cand status 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+            cand status 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)'
         }
         &'flowctl;help;tc;apply'= {
         }

@@ -254,7 +254,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "get" -d 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "delete" -d 'Delete TrafficControls; on this host, their filters and links go with them'
-complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "status" -d 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "status" -d 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s f -l filename -d 'YAML file with one or more TrafficControls (\'---\' separated); \'-\' reads stdin' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l pods -d 'Pod inventory (the agent\'s --pods format) for --local; remembered for later commands' -r -F
@@ -314,7 +314,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "get" -d 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "delete" -d 'Delete TrafficControls; on this host, their filters and links go with them'
-complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "status" -d 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "status" -d 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
@@ -380,5 +380,5 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_su
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "get" -d 'List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "delete" -d 'Delete TrafficControls; on this host, their filters and links go with them'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "status" -d 'What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from tc" -f -a "status" -d 'What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from certs" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'

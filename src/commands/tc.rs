@@ -38,7 +38,7 @@ pub enum TcCommand {
     #[command(after_help = "Examples:\n  flowctl tc delete mirror-web\n  flowctl tc delete --local mirror-web\n  \
                             flowctl tc delete --local --all")]
     Delete(DeleteArgs),
-    /// What this host realizes: every selected Pod, its TrafficControl and whether its filters are in the kernel
+    /// What this host realizes, read back from the kernel (NAME, PODS, DIRECTION, ACTION, TARGET, STATE)
     #[command(after_help = "Examples:\n  flowctl tc status --local\n  \
                             flowctl tc status --kubeconfig ~/.kube/config --pods pods.yaml")]
     Status(StatusArgs),
@@ -273,16 +273,16 @@ fn status(a: StatusArgs, format: OutputFormat) -> anyhow::Result<ExitStatus> {
     let rows = show::status(&tcs, &local::inventory_pods(&inventory), &inventory.namespaces, &realized);
     let text = match format {
         OutputFormat::Table | OutputFormat::Wide if rows.is_empty() => {
-            eprintln!("No Pod on this host is selected by a TrafficControl.");
+            eprintln!("No TrafficControls found.");
             String::new()
         }
-        OutputFormat::Table | OutputFormat::Wide => plain(show::STATUS_COLUMNS, rows.iter().map(show::PodStatus::row)),
+        OutputFormat::Table => plain(show::STATUS_COLUMNS, rows.iter().map(show::TcStatus::row)),
+        OutputFormat::Wide => plain(show::STATUS_WIDE_COLUMNS, rows.iter().map(show::TcStatus::wide_row)),
         OutputFormat::Json => serde_json::to_string_pretty(&rows)? + "\n",
         OutputFormat::Yaml => serde_saphyr::to_string(&rows)?,
     };
     std::io::stdout().write_all(text.as_bytes())?;
-    let realized_all = rows.iter().all(|r| r.state == "realized" || r.state.starts_with("superseded"));
-    Ok(if realized_all { ExitStatus::Success } else { ExitStatus::Failure })
+    Ok(if rows.iter().all(show::TcStatus::healthy) { ExitStatus::Success } else { ExitStatus::Failure })
 }
 
 /// What the kernel could not be brought to is printed; it makes the exit status 1.

@@ -345,7 +345,13 @@ fn a_shared_target_lives_while_any_trafficcontrol_uses_it_and_the_next_one_takes
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
         let field = |r: &Value, k: &str| r[k].as_str().unwrap().to_string();
-        rows.iter().map(|r| (field(r, "trafficControl"), field(r, "pod"), field(r, "state"))).collect()
+        rows.iter()
+            .flat_map(|tc| {
+                let name = field(tc, "name");
+                let pods = tc["pods"].as_array().unwrap().clone();
+                pods.into_iter().map(move |p| (name.clone(), field(&p, "pod"), field(&p, "state")))
+            })
+            .collect()
     };
     let row = |tc: &str, pod: &str, state: &str| (tc.to_string(), format!("default/{pod}"), state.to_string());
     let has_link = |name: &str| t.node.cmd("ip").args(["link", "show", name]).output().unwrap().status.success();
@@ -359,6 +365,18 @@ fn a_shared_target_lives_while_any_trafficcontrol_uses_it_and_the_next_one_takes
         ]
     );
     assert_eq!(t.node.sh("ip -o link show type vxlan"), "", "mirror-all selects no Pod yet");
+    let table = t.flowctl(&["tc", "status", "--local", "-o", "table"], None);
+    let table = String::from_utf8_lossy(&table.stdout).into_owned();
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].split_whitespace().eq(["NAME", "PODS", "DIRECTION", "ACTION", "TARGET", "STATE"]), "{table}");
+    let cells = |line: &str| line.split_whitespace().map(String::from).collect::<Vec<_>>();
+    assert_eq!(cells(lines[1]), ["mirror-web", "default/web-0", "Both", "Mirror", "internal", "mon0", "realized"]);
+    assert_eq!(cells(lines[3])[..2], ["mirror-all".to_string(), "<none>".to_string()], "{table}");
+    assert!(lines[3].ends_with("waiting for mirror-api, mirror-web"), "{table}");
+    let wide = t.flowctl(&["tc", "status", "--local", "-o", "wide"], None);
+    let wide = String::from_utf8_lossy(&wide.stdout).into_owned();
+    let web = wide.lines().nth(1).unwrap();
+    assert!(web.contains(" pweb ") && web.contains("pweb/ingress/pref/49154/handle/800::800"), "{wide}");
     assert!(has_link("mon0"));
 
     t.delete("mirror-web");

@@ -170,6 +170,8 @@ pub struct Found {
     pub protocol: String,
     /// Empty for the skip filter.
     pub cookie: String,
+    /// The u32 handle the kernel gave it (`800::800`), as `tc filter show` prints it.
+    pub handle: String,
 }
 
 impl Found {
@@ -243,6 +245,7 @@ fn ours(dev: &str, hook: Hook, filter: &Value) -> Option<Found> {
     }
     let protocol = filter.get("protocol").and_then(Value::as_str).unwrap_or("all").to_string();
     let options = filter.get("options")?;
+    let handle = options.get("fh").and_then(Value::as_str).unwrap_or_default().to_string();
     let cookie = options
         .get("actions")
         .and_then(Value::as_array)
@@ -251,12 +254,12 @@ fn ours(dev: &str, hook: Hook, filter: &Value) -> Option<Found> {
         .and_then(Value::as_str);
     match (filter.get("kind").and_then(Value::as_str), cookie) {
         (Some("u32"), Some(c)) if c.starts_with(COOKIE_MAGIC) => {
-            Some(Found { dev: dev.into(), hook, pref: prio, protocol, cookie: c.into() })
+            Some(Found { dev: dev.into(), hook, pref: prio, protocol, cookie: c.into(), handle })
         }
         (Some("bpf"), None)
             if prio == pref(hook, PREF_SKIP) && options.get("flowid").and_then(Value::as_str) == Some("1:fc") =>
         {
-            Some(Found { dev: dev.into(), hook, pref: prio, protocol, cookie: String::new() })
+            Some(Found { dev: dev.into(), hook, pref: prio, protocol, cookie: String::new(), handle })
         }
         _ => None,
     }
