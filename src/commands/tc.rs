@@ -138,7 +138,7 @@ fn apply(a: ApplyArgs) -> anyhow::Result<ExitStatus> {
         return Ok(ExitStatus::Success);
     }
     if a.place.local {
-        local::refuse_unproven(&tcs)?;
+        local::refuse_unsupported(&tcs)?;
         let mut state = LocalState::load(&a.place.state_dir)?;
         if a.dry_run {
             // The plan of what would be applied, among what is applied already; nothing saved.

@@ -180,17 +180,25 @@ pub fn desired(bindings: &[Binding]) -> anyhow::Result<Desired> {
     Ok(d)
 }
 
-/// Redirect is refused on this host until its return path is proven free of loops on this
-/// kernel (issue #21, slice 4): a returned packet that the Pod interface's hook catches again
-/// circulates at line rate in softirq. Checked before anything is saved or changed.
-pub fn refuse_unproven(tcs: &[TrafficControl]) -> anyhow::Result<()> {
-    let redirects: Vec<&str> =
-        tcs.iter().filter(|t| t.spec.action == Action::Redirect).filter_map(|t| t.metadata.name.as_deref()).collect();
+/// Redirect of traffic *from* a Pod (Egress, Both) with a return port is refused before
+/// anything changes. A returned packet carries the MAC address of the host side of the Pod's
+/// interface, so the return port received it as PACKET_OTHERHOST; handed back to the host on the
+/// Pod's interface, IP drops it as not for this host. Only act_skbedit (`ptype host`) can make
+/// it the host's again, and that is not used here. Redirect of traffic *to* a Pod (Ingress)
+/// needs no such help: the returned packet leaves through the Pod's interface, where the skip
+/// filter lets it pass because of that very packet type, so it is not captured again.
+pub fn refuse_unsupported(tcs: &[TrafficControl]) -> anyhow::Result<()> {
+    let refused: Vec<String> = tcs
+        .iter()
+        .filter(|t| t.spec.action == Action::Redirect && t.spec.direction != Direction::Ingress)
+        .map(|t| format!("{:?}", t.metadata.name.as_deref().unwrap_or_default()))
+        .collect();
     anyhow::ensure!(
-        redirects.is_empty(),
-        "TrafficControl {}: spec.action: Redirect is not realized with --local yet (its return path is not yet \
-         proven loop-free on this kernel); nothing was applied",
-        redirects.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+        refused.is_empty(),
+        "TrafficControl {}: spec.direction: Redirect of a Pod's outgoing traffic (Egress, Both) needs act_skbedit \
+         (ptype host) to hand returned packets back to the host, and flowctl's Linux tc realization has no \
+         skbedit; use direction Ingress, or Mirror; nothing was applied",
+        refused.join(", ")
     );
     Ok(())
 }
@@ -270,6 +278,23 @@ pub fn preflight(bindings: &[Binding]) -> anyhow::Result<()> {
                     }
                 }
                 Some(_) => {}
+            }
+        }
+    }
+    // A port that is itself a hooked Pod interface would feed what it is sent back into a hook.
+    let hooked: BTreeSet<&str> = bindings.iter().map(|b| b.interface.as_str()).collect();
+    for b in bindings {
+        let ports = [("spec.targetPort", Some(&b.target)), ("spec.returnPort", b.return_port.as_ref())];
+        for (field, port) in ports {
+            if let Some(port) = port
+                && let Ok(plan) = port_plan(port)
+                && hooked.contains(plan.datapath.as_str())
+            {
+                problems.push(format!(
+                    "TrafficControl {:?}: {field}: {} is the interface of a Pod that a TrafficControl hooks: \
+                     its packets would loop",
+                    b.tc, plan.datapath
+                ));
             }
         }
     }
