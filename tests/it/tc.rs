@@ -115,6 +115,14 @@ impl Topology {
         assert_eq!(String::from_utf8_lossy(&out.stdout), format!("trafficcontrol.crd.antrea.io \"{name}\" deleted\n"));
     }
 
+    /// Sends 1,000,000 bytes over TCP from the node to the Pod; asserts every byte arrived.
+    fn transfer_to_pod(&self) {
+        let server = self.pod.cmd("timeout").args(["20", "python3", "-c", TCP_SINK]).spawn().unwrap();
+        let sent = self.node.sh(&format!("timeout 20 python3 -c '{TCP_SOURCE}'"));
+        let _ = server.wait_with_output();
+        assert_eq!(sent.trim(), "1000000", "every byte arrived");
+    }
+
     /// Pings the Pod from the node `n` times; both counts of echo packets are `n` each.
     fn ping_pod(&self, n: u32) {
         self.node.sh(&format!("ping -q -c {n} -i 0.05 -W 1 10.77.0.2"));
@@ -204,9 +212,67 @@ fn mirror_to_a_local_port_and_to_vxlan_copies_exactly_the_pods_traffic_in_its_di
                 _ => to_pod + from_pod,
             };
             assert_eq!(seen, expected, "{direction} to {target}: packets mirrored to {dev}");
+            // And a TCP transfer, counted at the target by an AF_PACKET socket as TCP payload
+            // (segments and offloaded super-packets alike): 1,000,000 bytes to the Pod, and its
+            // 7-byte answer from it.
+            let counter = PayloadCounter::start(at, dev, t.state.path());
+            t.transfer_to_pod();
+            let expected = match direction {
+                "Ingress" => 1_000_000,
+                "Egress" => 7,
+                _ => 1_000_007,
+            };
+            assert_eq!(counter.finish(), expected, "{direction} to {target}: TCP payload mirrored to {dev}");
             t.delete("mirror-web");
             assert_eq!(snapshot(&t.node), before, "{direction} to {target}: delete restores the node");
         }
+    }
+}
+
+/// An AF_PACKET socket on a device, summing the TCP payload of port 5001 it sees, until told to
+/// stop. Its receive buffer (SO_RCVBUFFORCE, 64 MiB) holds a whole transfer, so a slow reader
+/// loses nothing.
+struct PayloadCounter {
+    child: std::process::Child,
+    stop: std::path::PathBuf,
+}
+
+const PAYLOAD_COUNTER: &str = "import os, socket, struct, sys\n\
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))\n\
+s.setsockopt(socket.SOL_SOCKET, 33, 1 << 26)\ns.bind((sys.argv[1], 0))\n\
+s.settimeout(0.2)\nopen(sys.argv[2], 'w').close()\ntotal = 0\nwhile True:\n    try:\n        \
+f = s.recv(70000)\n    except socket.timeout:\n        if os.path.exists(sys.argv[3]):\n            \
+break\n        continue\n    if len(f) < 54 or f[12:14] != b'\\x08\\x00' or f[23] != 6:\n        continue\n    \
+ihl = (f[14] & 15) * 4\n    t = 14 + ihl\n    if 5001 not in struct.unpack('!HH', f[t:t + 4]):\n        \
+continue\n    total += struct.unpack('!H', f[16:18])[0] - ihl - (f[t + 12] >> 4) * 4\nprint(total)\n";
+
+impl PayloadCounter {
+    fn start(ns: &Netns, dev: &str, dir: &std::path::Path) -> PayloadCounter {
+        let (ready, stop) = (dir.join(format!("ready-{dev}")), dir.join(format!("stop-{dev}")));
+        let _ = std::fs::remove_file(&ready);
+        let _ = std::fs::remove_file(&stop);
+        let child = ns
+            .cmd("timeout")
+            .args(["30", "python3", "-c", PAYLOAD_COUNTER, dev])
+            .args([&ready, &stop])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if ready.exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(ready.exists(), "the packet counter on {dev} did not start");
+        PayloadCounter { child, stop }
+    }
+
+    fn finish(self) -> u64 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        std::fs::write(&self.stop, "").unwrap();
+        let out = self.child.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     }
 }
 
@@ -269,10 +335,7 @@ fn redirect_through_a_device_with_a_return_port_keeps_the_pod_reachable() {
     assert_eq!(packets(&t.node, "rt1", "rx") - through, 10, "every packet to the Pod went out rt0 and back on rt1");
 
     // A bounded TCP transfer: 1 MB to the Pod, which answers with the count it read.
-    let server = t.pod.cmd("timeout").args(["20", "python3", "-c", TCP_SINK]).spawn().unwrap();
-    let sent = t.node.sh(&format!("timeout 20 python3 -c '{TCP_SOURCE}'"));
-    let _ = server.wait_with_output();
-    assert_eq!(sent.trim(), "1000000", "every byte arrived");
+    t.transfer_to_pod();
 
     let status = t.flowctl(&["tc", "status", "--local", "-o", "json"], None);
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
