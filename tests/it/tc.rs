@@ -181,13 +181,14 @@ fn mirror_of(name: &str, pods: &str, direction: &str, target: &str) -> String {
 }
 
 #[test]
-fn mirror_to_a_local_port_and_to_vxlan_copies_exactly_the_pods_traffic_in_its_direction() {
+fn mirror_to_a_device_an_internal_port_and_vxlan_copies_exactly_the_pods_traffic_in_its_direction() {
     if !ready("mirror") {
         return;
     }
     let t = topology("mirror");
     let before = snapshot(&t.node);
-    let targets: [(&str, &Netns, &str); 2] = [
+    let targets: [(&str, &Netns, &str); 3] = [
+        ("{device: {name: rt0}}", &t.node, "rt1"),
         ("{ovsInternal: {name: mon0}}", &t.node, "mon0"),
         ("{vxlan: {remoteIP: 10.88.0.2, vni: 42}}", &t.remote, "vx0"),
     ];
