@@ -166,46 +166,7 @@ pub struct CollectSummary {
     pub datagrams: u64,
     /// Messages refused because the most sessions were already held.
     pub refused_messages: u64,
-    pub connections: ConnectionSummary,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectionSummary {
-    pub accepted: u64,
-    pub closed: u64,
-    pub refused: u64,
-    pub handshake_failures: u64,
-    pub framing_errors: u64,
-    pub protocol_errors: u64,
-    pub handshakes_refused: u64,
-    pub handshakes_dropped: u64,
-    pub closed_silent: u64,
-    pub closed_idle: u64,
-    pub evicted: u64,
-    /// Connections that still held data when the drain on shutdown ran out of time.
-    pub undrained: u64,
-    pub undrained_bytes: u64,
-}
-
-impl From<ConnectionCounters> for ConnectionSummary {
-    fn from(c: ConnectionCounters) -> Self {
-        ConnectionSummary {
-            accepted: c.accepted,
-            closed: c.closed,
-            refused: c.refused,
-            handshake_failures: c.handshake_failures,
-            framing_errors: c.framing_errors,
-            protocol_errors: c.protocol_errors,
-            handshakes_refused: c.handshakes_refused,
-            handshakes_dropped: c.handshakes_dropped,
-            closed_silent: c.closed_silent,
-            closed_idle: c.closed_idle,
-            evicted: c.evicted,
-            undrained: c.undrained,
-            undrained_bytes: c.undrained_bytes,
-        }
-    }
+    pub connections: ConnectionCounters,
 }
 
 impl CollectSummary {
@@ -218,7 +179,7 @@ impl CollectSummary {
             kernel_drops: board.kernel_drops(),
             datagrams: board.sockets.values().map(|s| s.datagrams).sum(),
             refused_messages: board.sockets.values().map(|s| s.refused_messages).sum(),
-            connections: board.connections.into(),
+            connections: board.connections,
         }
     }
 

@@ -11,9 +11,9 @@ use serde_json::Value;
 use crate::netns::{Netns, Watchdog, have, is_root};
 
 fn ready(test: &str) -> bool {
-    let ok = is_root() && ["ip", "tc", "ping"].iter().all(|t| have(t));
+    let ok = is_root() && ["ip", "tc", "ping", "python3", "unshare"].iter().all(|t| have(t));
     if !ok {
-        eprintln!("{test}: skipped: needs root, iproute2 (ip, tc) and ping");
+        eprintln!("{test}: skipped: needs root, iproute2 (ip, tc), ping, python3 and unshare");
     }
     ok
 }

@@ -126,9 +126,12 @@ pub struct SocketCounters {
 }
 
 /// Counters of TCP and TLS connections.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ConnectionCounters {
     pub accepted: u64,
+    /// Open now: in a summary at the end of a run, always 0.
+    #[serde(skip)]
     pub active: u64,
     pub closed: u64,
     /// TLS handshakes that failed (no or a wrong client certificate, a plain-TCP client, …).
