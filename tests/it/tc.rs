@@ -577,3 +577,21 @@ fn dry_run_prints_the_plan_and_delete_all_restores_the_node() {
     );
     assert_eq!(snapshot(&t.node), before);
 }
+
+/// Issue #21: a clsact qdisc that was there before stays when our filters go, with whatever
+/// filters another user had on it; one we added goes with our last filter.
+#[test]
+fn a_clsact_qdisc_that_was_there_before_stays() {
+    if !ready("clsact") {
+        return;
+    }
+    let t = topology("clsact");
+    t.node.sh("tc qdisc add dev pweb clsact
+         tc qdisc add dev papi clsact
+         tc filter add dev papi ingress pref 10 protocol all u32 match u32 0 0 action mirred egress mirror dev rt0");
+    let before = snapshot(&t.node);
+    t.apply(&mirror_of("mirror-all", "{}", "Both", "{ovsInternal: {name: mon0}}"));
+    assert_ne!(snapshot(&t.node), before);
+    t.delete("mirror-all");
+    assert_eq!(snapshot(&t.node), before, "both clsact qdiscs, and the other user's filter, are as they were");
+}

@@ -28,7 +28,14 @@ pub const PREF_CAPTURE: u16 = 49154;
 pub const PREF_CAPTURE6: u16 = 49155;
 pub const PREF_RETURN: u16 = 49156;
 pub const PREF_RETURN6: u16 = 49157;
+/// On the ingress hook of a clsact qdisc we added: a filter that never matches, so that the
+/// kernel itself says the qdisc is ours to delete (a qdisc carries no alias or cookie). A
+/// clsact that was there before has none, and stays.
+pub const PREF_MARK: u16 = 49158;
 pub const EGRESS_SHIFT: u16 = 8;
+
+/// Classic BPF `ret #0`: matches nothing.
+const MARK: &str = "bpf bytecode '1,6 0 0 0' classid 1:fd";
 
 /// The priority of the filter of kind `base` (one of the `PREF_` constants) on `hook`.
 pub fn pref(hook: Hook, base: u16) -> u16 {
@@ -274,14 +281,23 @@ pub fn has_clsact(dev: &str) -> anyhow::Result<bool> {
         .any(|q| q.get("kind").and_then(Value::as_str) == Some("clsact")))
 }
 
-fn has_filters(dev: &str) -> anyhow::Result<bool> {
+/// Whether `dev` has filters besides our mark, and whether it has our mark.
+fn filters_and_mark(dev: &str) -> anyhow::Result<(bool, bool)> {
+    let (mut others, mut mark) = (false, false);
     for hook in [Hook::Ingress, Hook::Egress] {
         let text = run_str("tc", &["-j", "filter", "show", "dev", dev, hook.as_str()])?;
-        if json(&text, "tc -j filter show")?.as_array().is_some_and(|a| !a.is_empty()) {
-            return Ok(true);
+        for f in json(&text, "tc -j filter show")?.as_array().into_iter().flatten() {
+            let is_mark = hook == Hook::Ingress
+                && f.get("pref").and_then(Value::as_u64) == Some(u64::from(PREF_MARK))
+                && f.get("kind").and_then(Value::as_str) == Some("bpf");
+            if is_mark {
+                mark = true;
+            } else {
+                others = true;
+            }
         }
     }
-    Ok(false)
+    Ok((others, mark))
 }
 
 pub fn create_link(link: &NewLink) -> anyhow::Result<()> {
@@ -338,6 +354,11 @@ pub fn delete_link(name: &str) -> anyhow::Result<()> {
 pub fn ensure_clsact(dev: &str) -> anyhow::Result<()> {
     if !has_clsact(dev)? {
         run_str("tc", &["qdisc", "add", "dev", dev, "clsact"])?;
+        let mut mark: Vec<String> =
+            ["filter", "add", "dev", dev, "ingress", "pref"].iter().map(|s| s.to_string()).collect();
+        mark.extend([PREF_MARK.to_string(), "protocol".into(), "all".into()]);
+        mark.extend(shell_words(MARK));
+        run("tc", &mark)?;
     }
     Ok(())
 }
@@ -352,8 +373,9 @@ pub fn delete_pref(dev: &str, hook: Hook, pref: u16, protocol: &str) -> anyhow::
 }
 
 /// Removes the clsact qdisc when nothing is left on it: a qdisc someone else uses stays.
+/// Deletes the clsact qdisc of `dev` when we added it (it has our mark) and nothing else uses it.
 pub fn release_clsact(dev: &str) -> anyhow::Result<()> {
-    if has_clsact(dev)? && !has_filters(dev)? {
+    if has_clsact(dev)? && filters_and_mark(dev)? == (false, true) {
         run_str("tc", &["qdisc", "del", "dev", dev, "clsact"])?;
     }
     Ok(())
