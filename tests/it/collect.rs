@@ -237,7 +237,8 @@ async fn silent_and_idle_connections_are_closed_and_a_silent_one_makes_room_at_t
     let mut quiet = StreamSender::connect(&to, None).await.unwrap();
     quiet.send(&template_message(&t)).await.unwrap();
     quiet.flush().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(3000)).await;
+    // Well past both timeouts (1 s and 2 s), with room for a loaded machine.
+    tokio::time::sleep(Duration::from_millis(4000)).await;
     stop.send(()).unwrap();
     let c = task.await.unwrap().connections;
     assert_eq!((c.accepted, c.refused, c.evicted), (5, 0, 1));

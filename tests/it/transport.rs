@@ -500,7 +500,8 @@ async fn silent_tls_clients_neither_starve_handshakes_nor_lock_out_a_good_export
     assert_eq!((refused, dropped), (184, 6));
     let silent = silent.await.unwrap();
 
-    let started = Instant::now();
+    // Served within `within`'s 10 s, a third of the 30 s handshake timeout: a listener that
+    // waited for the silent handshakes to time out could not serve it in time.
     let name = rustls_pki_types::ServerName::try_from("127.0.0.1").unwrap();
     let tls = (client_config(&pki.client(&pki.path("ca.crt"), None)).unwrap(), name);
     let sender = tokio::spawn(async move {
@@ -519,7 +520,6 @@ async fn silent_tls_clients_neither_starve_handshakes_nor_lock_out_a_good_export
     assert_eq!(peer.ip(), std::net::IpAddr::from([127, 0, 0, 2]));
     assert_eq!(read_all(&mut stream).await, [7]);
     sender.await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(3), "served in {:?}", started.elapsed());
     drop(silent);
 }
 
