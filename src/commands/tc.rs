@@ -140,25 +140,23 @@ fn apply(a: ApplyArgs) -> anyhow::Result<ExitStatus> {
     if a.place.local {
         local::refuse_unsupported(&tcs)?;
         let mut state = LocalState::load(&a.place.state_dir)?;
+        // What would be applied, among what is applied already, checked against the inventory,
+        // the interfaces and the kernel before anything is saved: a manifest that cannot be
+        // realized changes nothing.
+        let changes = state.apply(tcs.clone());
+        let bindings = state.bindings(&state.inventory(a.pods.as_deref())?);
+        let now = kernel::read()?;
+        local::preflight(&bindings, &now)?;
         if a.dry_run {
-            // The plan of what would be applied, among what is applied already; nothing saved.
-            state.apply(tcs.clone());
-            let bindings = state.bindings(&state.inventory(a.pods.as_deref())?);
-            local::preflight(&bindings)?;
             print!("{}", local::plan_text(&tcs, &bindings)?);
             return Ok(ExitStatus::Success);
         }
-        let changes = state.apply(tcs);
-        // The inventory, the interfaces and the kernel are checked before anything is saved: a
-        // manifest that cannot be realized changes nothing.
-        let inventory = state.inventory(a.pods.as_deref())?;
-        local::preflight(&state.bindings(&inventory))?;
         state.save()?;
         state.remember_inventory(a.pods.as_deref())?;
         for (n, change) in &changes {
             println!("{RESOURCE}/{n} {}", change.as_str());
         }
-        return finish(state.realize(a.pods.as_deref())?);
+        return finish(local::reconcile(&local::desired(&bindings)?, now)?);
     }
     let client = cluster_client(&a.place)?;
     block_on(async {

@@ -242,6 +242,13 @@ impl Counts {
         self.records += u64::from(records);
         self.bytes += bytes as u64;
     }
+
+    /// Takes back what was counted in `part`, which is part of it.
+    fn take_back(&mut self, part: Counts) {
+        self.messages -= part.messages;
+        self.records -= part.records;
+        self.bytes -= part.bytes;
+    }
 }
 
 /// One transport session of the captures and its socket or connection.
@@ -760,12 +767,8 @@ impl<'a> Output<'a> {
 /// the connection, and TCP cannot tell which of the messages it read.
 fn reject(session: &mut Session, e: &io::Error, to: Endpoint, tally: &mut Tally, log: &mut ProblemLog) {
     let lost = std::mem::take(&mut session.on_link);
-    session.sent.messages -= lost.messages;
-    session.sent.records -= lost.records;
-    session.sent.bytes -= lost.bytes;
-    tally.sent.messages -= lost.messages;
-    tally.sent.records -= lost.records;
-    tally.sent.bytes -= lost.bytes;
+    session.sent.take_back(lost);
+    tally.sent.take_back(lost);
     tally.error(Cause::Rejected, lost.messages);
     let local = session.local.map(|l| l.to_string()).unwrap_or_default();
     log.report(Cause::Rejected.name(), true, || {

@@ -4,6 +4,7 @@
 //! node namespace. IPv6 is off and neighbours are static, so the only packets on the Pod's veth
 //! are the test's pings and counters can be compared exactly. Needs root and iproute2.
 
+use std::path::Path;
 use std::process::Output;
 
 use serde_json::Value;
@@ -107,6 +108,18 @@ impl Topology {
         );
         assert!(out.status.success(), "tc apply: {}", String::from_utf8_lossy(&out.stderr));
         out
+    }
+
+    /// `tc apply --local` of `yaml` with the inventory `pods`, which must be refused before
+    /// anything changes: exit 2, the node's qdiscs, filters and links as they were, nothing
+    /// remembered. Returns what it said.
+    fn refused(&self, pods: &Path, yaml: &str) -> String {
+        let before = snapshot(&self.node);
+        let out = self.flowctl(&["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()], Some(yaml));
+        assert_eq!(out.status.code(), Some(2), "refused before anything changed");
+        assert_eq!(snapshot(&self.node), before);
+        assert!(!self.state.path().join("state/trafficcontrols.yaml").exists(), "nothing applied is remembered");
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     fn delete(&self, name: &str) {
@@ -295,19 +308,11 @@ fn redirect_of_outgoing_traffic_is_refused_naming_act_skbedit_and_nothing_change
         return;
     }
     let t = topology("rdout");
-    let before = snapshot(&t.node);
     let pods = t.state.path().join("pods.yaml");
     for direction in ["Egress", "Both"] {
-        let out = t.flowctl(
-            &["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
-            Some(&redirect("redirect-web", direction)),
-        );
-        assert_eq!(out.status.code(), Some(2));
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = t.refused(&pods, &redirect("redirect-web", direction));
         assert!(err.contains("\"redirect-web\": spec.direction: Redirect of a Pod's outgoing traffic"), "{err}");
         assert!(err.contains("needs act_skbedit"), "{err}");
-        assert_eq!(snapshot(&t.node), before);
-        assert!(!t.state.path().join("state/trafficcontrols.yaml").exists(), "nothing applied is remembered");
     }
 }
 
@@ -421,12 +426,7 @@ fn tunnels_this_kernel_lacks_are_named_and_nothing_is_left_behind() {
         return;
     }
     let pods = t.state.path().join("pods.yaml");
-    let out = t.flowctl(
-        &["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
-        Some(&mirror("mirror-web", "Both", "{geneve: {remoteIP: 10.88.0.2, vni: 5}}")),
-    );
-    assert_eq!(out.status.code(), Some(2), "refused before anything changed");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = t.refused(&pods, &mirror("mirror-web", "Both", "{geneve: {remoteIP: 10.88.0.2, vni: 5}}"));
     assert!(
         err.contains(
             "\"mirror-web\": spec.targetPort: this kernel has no geneve support (CONFIG_GENEVE is not built in)"
@@ -434,7 +434,6 @@ fn tunnels_this_kernel_lacks_are_named_and_nothing_is_left_behind() {
         "{err}"
     );
     assert_eq!(snapshot(&t.node), before);
-    assert!(!t.state.path().join("state/trafficcontrols.yaml").exists(), "nothing applied is remembered");
 }
 
 /// Issue #21, bad input: a Pod whose interface is not on this host, and a device port that does
@@ -445,23 +444,15 @@ fn a_missing_pod_interface_or_device_is_named_and_nothing_changes() {
         return;
     }
     let t = topology("missing");
-    let before = snapshot(&t.node);
     let pods = t.state.path().join("ghost.yaml");
     std::fs::write(
         &pods,
         "node: node-a\npods:\n- {name: web-0, namespace: default, labels: {app: web}, ips: [10.77.0.2], interface: pghost}\n",
     )
     .unwrap();
-    let out = t.flowctl(
-        &["tc", "apply", "--local", "-f", "-", "--pods", pods.to_str().unwrap()],
-        Some(&mirror("mirror-web", "Ingress", "{device: {name: nope0}}")),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = t.refused(&pods, &mirror("mirror-web", "Ingress", "{device: {name: nope0}}"));
     assert!(err.contains("Pod default/web-0's interface \"pghost\" does not exist on this host"), "{err}");
     assert!(err.contains("spec.targetPort.device: no interface \"nope0\" on this host"), "{err}");
-    assert_eq!(snapshot(&t.node), before);
-    assert!(!t.state.path().join("state/trafficcontrols.yaml").exists());
 }
 
 #[test]

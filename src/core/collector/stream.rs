@@ -40,7 +40,8 @@ struct Live {
 
 pub(super) async fn serve(listener: StreamListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let mut connections = JoinSet::new();
-    let mut live: HashMap<u32, Live> = HashMap::new();
+    // By task, so a connection's entry goes however its task ends.
+    let mut live: HashMap<tokio::task::Id, Live> = HashMap::new();
     let mut next_id = 1u32;
     loop {
         tokio::select! {
@@ -69,34 +70,30 @@ pub(super) async fn serve(listener: StreamListener, shared: Arc<Shared>, mut sto
                     let id = next_id;
                     next_id = next_id.wrapping_add(1).max(1);
                     let (spoke, evict) = (Arc::new(AtomicBool::new(false)), Arc::new(Notify::new()));
-                    live.insert(id, Live { opened: Instant::now(), spoke: spoke.clone(), evict: evict.clone() });
-                    let conn = Connection { id, peer, spoke, evict, shared: shared.clone(), stop: stop.clone() };
-                    connections.spawn(conn.serve(stream));
+                    let conn = Connection { id, peer, spoke: spoke.clone(), evict: evict.clone(), shared: shared.clone(), stop: stop.clone() };
+                    let task = connections.spawn(conn.serve(stream));
+                    live.insert(task.id(), Live { opened: Instant::now(), spoke, evict });
                 }
                 Err(e) => {
-                    let counter = |board: &mut super::Board| match e {
-                        AcceptError::Handshake { .. } | AcceptError::HandshakeTimeout { .. } => {
-                            board.connections.handshake_failures += 1;
-                        }
-                        AcceptError::HandshakesFromSource { .. } => board.connections.handshakes_refused += 1,
-                        AcceptError::HandshakeDropped { .. } => board.connections.handshakes_dropped += 1,
-                        AcceptError::Accept { .. } | AcceptError::Closed { .. } => {}
-                    };
-                    if let Ok(mut board) = shared.board.lock() {
-                        counter(&mut board);
-                    }
                     let cause = match e {
                         AcceptError::Handshake { .. } | AcceptError::HandshakeTimeout { .. } => "tls-handshake",
                         AcceptError::HandshakesFromSource { .. } | AcceptError::HandshakeDropped { .. } => "tls-handshake-limit",
                         AcceptError::Accept { .. } | AcceptError::Closed { .. } => "accept",
                     };
+                    if let Ok(mut board) = shared.board.lock() {
+                        let c = &mut board.connections;
+                        match e {
+                            AcceptError::Handshake { .. } | AcceptError::HandshakeTimeout { .. } => c.handshake_failures += 1,
+                            AcceptError::HandshakesFromSource { .. } => c.handshakes_refused += 1,
+                            AcceptError::HandshakeDropped { .. } => c.handshakes_dropped += 1,
+                            AcceptError::Accept { .. } | AcceptError::Closed { .. } => {}
+                        }
+                    }
                     shared.problem(cause, true, || e.to_string());
                 }
             },
-            Some(done) = connections.join_next(), if !connections.is_empty() => {
-                if let Ok(id) = done {
-                    live.remove(&id);
-                }
+            Some(done) = connections.join_next_with_id(), if !connections.is_empty() => {
+                live.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
             }
             _ = stop.changed() => break,
         }
@@ -107,7 +104,7 @@ pub(super) async fn serve(listener: StreamListener, shared: Arc<Shared>, mut sto
 }
 
 /// Asks the longest-open connection that never sent a message to close; false if there is none.
-fn evict_silent(live: &mut HashMap<u32, Live>) -> bool {
+fn evict_silent(live: &mut HashMap<tokio::task::Id, Live>) -> bool {
     let oldest = live.iter().filter(|(_, l)| !l.spoke.load(Ordering::Relaxed)).min_by_key(|(_, l)| l.opened);
     match oldest.map(|(&id, _)| id).and_then(|id| live.remove(&id)) {
         Some(l) => {
@@ -138,8 +135,8 @@ enum End {
 }
 
 impl Connection {
-    /// Reads the connection until it ends; returns its id for the accept loop's books.
-    async fn serve(mut self, mut stream: MessageStream) -> u32 {
+    /// Reads the connection until it ends.
+    async fn serve(mut self, mut stream: MessageStream) {
         let (peer, shared) = (self.peer, self.shared.clone());
         let limits = shared.connections;
         let local = stream.local();
@@ -229,7 +226,6 @@ impl Connection {
                 c.undrained_bytes += undrained;
             }
         }
-        self.id
     }
 }
 

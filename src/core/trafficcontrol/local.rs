@@ -240,8 +240,7 @@ pub fn plan_text(tcs: &[TrafficControl], bindings: &[Binding]) -> anyhow::Result
 /// What must hold before anything is changed: every Pod interface and device port exists, and
 /// this kernel can make every tunnel a TrafficControl asks for. A manifest that fails here
 /// leaves the kernel and the applied set as they were.
-pub fn preflight(bindings: &[Binding]) -> anyhow::Result<()> {
-    let now = kernel::read()?;
+pub fn preflight(bindings: &[Binding], now: &kernel::Realized) -> anyhow::Result<()> {
     let mut problems = Vec::new();
     let mut probed: BTreeMap<&'static str, bool> = BTreeMap::new();
     for b in bindings {
@@ -325,11 +324,11 @@ impl Report {
 /// Brings the kernel to `want`: creates missing links, replaces every filter group that differs,
 /// removes ours that are no longer wanted (and clsact qdiscs left empty, links left unused).
 /// A failure on one device is reported and the rest still happens.
-pub fn reconcile(want: &Desired) -> anyhow::Result<Report> {
+///
+/// `now` is what [`kernel::read`] found: dumping filters walks every link, so one read serves
+/// the whole reconcile, and links created here are added to it instead of reading it all again.
+pub fn reconcile(want: &Desired, mut now: kernel::Realized) -> anyhow::Result<Report> {
     let mut report = Report::default();
-    // One read of the kernel: dumping filters walks every link, so links created below are
-    // added to what was read instead of reading it all again.
-    let mut now = kernel::read()?;
     for (name, link) in &want.links {
         if !now.all_links.contains(name) {
             match kernel::create_link(link) {
@@ -560,6 +559,6 @@ impl LocalState {
         } else {
             desired(&self.bindings(&self.inventory(given)?))?
         };
-        reconcile(&want)
+        reconcile(&want, kernel::read()?)
     }
 }
