@@ -635,3 +635,42 @@ fn datagrams_that_are_not_ipfix_count_the_same_in_metrics_and_stats() {
     assert_eq!(summary["totals"]["malformed"], 2000, "{summary}");
     assert_eq!(summary["totals"]["messages"], sum(&text, "flowctl_collector_messages_total"));
 }
+
+/// Issue 22, defect 1: a second collector process on a UDP port the first holds with
+/// `SO_REUSEPORT` is refused with "address in use", instead of silently taking half the traffic.
+#[test]
+fn a_second_collector_process_cannot_share_a_udp_port() {
+    use std::process::{Command, Stdio};
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("udp://127.0.0.1:{port}");
+    let mut first = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .args(["collect", "--stats", "-o", "json", "--udp-sockets", "2", "-l", &listen])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let held = (0..500).any(|_| {
+        std::thread::sleep(Duration::from_millis(10));
+        std::net::UdpSocket::bind(("127.0.0.1", port)).is_err()
+    });
+    assert!(held, "the first collector never bound udp port {port}");
+    assert!(first.try_wait().unwrap().is_none(), "the first collector exited");
+    let first = Kill(first);
+
+    let second = flowctl()
+        .args(["collect", "--stats", "-o", "json", "--udp-sockets", "2", "-l", &listen])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(!second.status.success(), "the second collector started on a port in use: {stderr}");
+    assert!(stderr.contains("address in use") && stderr.contains(&listen), "{stderr}");
+    drop(first);
+}

@@ -10,6 +10,13 @@
 //! `drops` column of `/proc/net/udp{,6}`: it is exact at any moment, where the `SO_RXQ_OVFL`
 //! control message only reports drops that happened before the last datagram that got through.
 //!
+//! A port is shared only by the sockets of one listener. `SO_REUSEPORT` alone would let a second
+//! process of the same user join the group, and the kernel would split the exporters between the
+//! two without a word; so the port is first bound by a probe socket without the option, which the
+//! kernel refuses when anyone holds the port, and the probe and the group's binds happen under a
+//! lock (an abstract Unix socket named after the port: no file to plant, gone with the process),
+//! so two flowctl processes starting at once cannot both pass the probe.
+//!
 //! [`UdpSender`] is the other side: one connected socket that sends batches with `sendmmsg`.
 
 use std::io::{self, IoSlice, IoSliceMut};
@@ -83,15 +90,17 @@ pub struct UdpListener {
 
 impl UdpListener {
     /// Binds `cfg.sockets` sockets to `addr` (with `SO_REUSEPORT` when more than one; for port 0
-    /// the first gets a port from the kernel and the others join it) and sets their receive
-    /// buffers, with `SO_RCVBUFFORCE` when the process may exceed `rmem_max`.
+    /// the kernel picks a free port) and sets their receive buffers, with `SO_RCVBUFFORCE` when
+    /// the process may exceed `rmem_max`. A port another process holds, with `SO_REUSEPORT` or
+    /// without, is refused with "address in use".
     pub fn bind(addr: SocketAddr, cfg: &UdpConfig) -> Result<UdpListener, TransportError> {
         let endpoint = Endpoint::Udp(addr);
         let count = cfg.sockets.max(1);
         let bind_error = |io| TransportError::Bind { endpoint, io };
         let option_error = |option| move |io| TransportError::SocketOption { option, endpoint, io };
+        let _lock = PortLock::take(addr.port()).map_err(bind_error)?;
+        let mut bind_to = probe(addr).map_err(bind_error)?;
         let mut sockets = Vec::with_capacity(count);
-        let mut bind_to = addr;
         let mut granted = usize::MAX;
         for _ in 0..count {
             let socket =
@@ -132,6 +141,49 @@ impl UdpListener {
                 timeout: None,
             })
             .collect()
+    }
+}
+
+/// Binds a socket without `SO_REUSEPORT` to `addr` and closes it: the kernel refuses when any
+/// socket holds the port, and for port 0 it picks one that is free. Returns the address bound.
+fn probe(addr: SocketAddr) -> io::Result<SocketAddr> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    socket.bind(&addr.into()).map_err(|e| match e.kind() {
+        io::ErrorKind::AddrInUse => io::Error::new(e.kind(), "address in use (another process listens on this port)"),
+        _ => e,
+    })?;
+    local_addr(&socket)
+}
+
+/// Held while a listener probes and binds its port, so that flowctl processes binding one port
+/// at the same moment take turns and the second is refused by the probe.
+struct PortLock {
+    _held: std::os::unix::net::UnixListener,
+}
+
+impl PortLock {
+    /// How long to wait for another process's bind to finish.
+    const WAIT: Duration = Duration::from_secs(2);
+
+    fn take(port: u16) -> io::Result<PortLock> {
+        use std::os::linux::net::SocketAddrExt;
+        let name = std::os::unix::net::SocketAddr::from_abstract_name(format!("flowctl/udp-bind/{port}"))?;
+        let deadline = std::time::Instant::now() + Self::WAIT;
+        loop {
+            match std::os::unix::net::UnixListener::bind_addr(&name) {
+                Ok(listener) => return Ok(PortLock { _held: listener }),
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        "address in use (another flowctl process is binding this port)",
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
