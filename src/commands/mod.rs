@@ -126,6 +126,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     }
 }
 
+/// Colour only for a person at a terminal, and never when `NO_COLOR` is set to anything but the
+/// empty string (<https://no-color.org>): escapes in a log file or a pipe are noise.
+fn colour_on_stderr(no_color: Option<&std::ffi::OsStr>) -> bool {
+    no_color.is_none_or(|v| v.is_empty()) && std::io::IsTerminal::is_terminal(&std::io::stderr())
+}
+
 /// Sets up logging on stderr: `-v` levels, `RUST_LOG` over them, text or JSON lines.
 pub fn init_logging(global: &GlobalArgs) {
     use tracing_subscriber::EnvFilter;
@@ -136,7 +142,10 @@ pub fn init_logging(global: &GlobalArgs) {
         _ => "trace",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_on_stderr(std::env::var_os("NO_COLOR").as_deref()));
     match global.log_format {
         LogFormat::Text => builder.with_target(false).without_time().init(),
         LogFormat::Json => builder.json().init(),

@@ -43,3 +43,46 @@ fn usage_errors_exit_2_and_say_what_is_wrong() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/capture.pcap") && err.contains("No such file"), "{err}");
 }
+
+/// A capture cut inside its last record, so decoding warns on stderr.
+fn cut_capture(dir: &std::path::Path) -> std::path::PathBuf {
+    let quickstart = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/quickstart.pcap");
+    let bytes = std::fs::read(quickstart).unwrap();
+    let cut = dir.join("cut.pcap");
+    std::fs::write(&cut, &bytes[..bytes.len() - 20]).unwrap();
+    cut
+}
+
+/// Issue 22, defect 7: warnings written to a file or a pipe carry no ANSI escapes.
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = cut_capture(dir.path());
+    let out = run(&["decode", "-o", "json", cut.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("WARN"), "the cut capture is warned about: {stderr}");
+    assert!(!stderr.contains('\u{1b}'), "escape codes in a pipe: {stderr:?}");
+}
+
+/// Issue 22, defect 7: on a terminal, warnings are coloured unless `NO_COLOR` is set.
+#[test]
+fn logs_to_a_terminal_are_coloured_unless_no_color_is_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let cut = cut_capture(dir.path());
+    let bin = assert_cmd::cargo::cargo_bin("flowctl");
+    // script(1) runs the command on a pseudo-terminal and copies what it printed.
+    let on_terminal = |no_color: Option<&str>| {
+        let mut cmd = std::process::Command::new("script");
+        cmd.args(["-qec", &format!("{} decode -o json {}", bin.display(), cut.display()), "/dev/null"]);
+        cmd.env_remove("NO_COLOR").env_remove("RUST_LOG");
+        if let Some(v) = no_color {
+            cmd.env("NO_COLOR", v);
+        }
+        let out = cmd.output().expect("script(1) runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_terminal(None);
+    assert!(coloured.contains("WARN") && coloured.contains('\u{1b}'), "{coloured:?}");
+    let plain = on_terminal(Some("1"));
+    assert!(plain.contains("WARN") && !plain.contains('\u{1b}'), "{plain:?}");
+}
