@@ -188,7 +188,7 @@ _flowctl() {
 
     case "${cmd}" in
         flowctl)
-            opts="-o -v -h -V --output --verbose --log-format --help --version decode collect replay run get tc certs completion generate-docs help"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version decode collect replay run get tc certs completion generate-docs help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -214,7 +214,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__certs)
-            opts="-o -v -h -V --output --verbose --log-format --help --version create help"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version create help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,7 +240,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__certs__subcmd__create)
-            opts="-o -v -h -V --out --ca --server --client --days --force --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --out --ca --server --client --days --force --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -328,7 +328,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__collect)
-            opts="-l -n -w -o -v -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --metrics-label-sets --output --verbose --log-format --help --version"
+            opts="-l -n -w -o -v -q -h -V --listen --count --duration --stats --write --metrics-addr --template-lifetime --template-wait --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --metrics-label-sets --status-every --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -418,6 +418,10 @@ _flowctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --status-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
@@ -438,7 +442,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__completion)
-            opts="-o -v -h -V --output --verbose --log-format --help --version bash elvish fish powershell zsh"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -464,7 +468,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__decode)
-            opts="-p -n -j -o -v -h -V --port --no-sniff --stats --strict --count --template-lifetime --template-wait --no-progress --threads --output --verbose --log-format --help --version"
+            opts="-p -n -j -o -v -q -h -V --port --no-sniff --stats --strict --count --template-lifetime --template-wait --no-progress --threads --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -522,7 +526,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__generate__subcmd__docs)
-            opts="-o -v -h -V --out --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --out --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,7 +556,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__get)
-            opts="-o -v -h -V --output --verbose --log-format --help --version recordmetrics flowrecords help"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version recordmetrics flowrecords help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -578,7 +582,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__get__subcmd__flowrecords)
-            opts="-o -v -h -V --server --srcip --dstip --proto --srcport --dstport --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --server --srcip --dstip --proto --srcport --dstport --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,7 +688,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__get__subcmd__recordmetrics)
-            opts="-o -v -h -V --server --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --server --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -994,7 +998,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__replay)
-            opts="-t -p -o -v -h -V --to --rate --speed --loop --rewrite-sequence --source-ip --max-sessions --max-memory --tls-ca --tls-cert --tls-key --tls-server-name --port --no-sniff --no-progress --output --verbose --log-format --help --version"
+            opts="-t -p -o -v -q -h -V --to --rate --speed --loop --rewrite-sequence --source-ip --max-sessions --max-memory --tls-ca --tls-cert --tls-key --tls-server-name --port --no-sniff --no-progress --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1076,7 +1080,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run)
-            opts="-o -v -h -V --output --verbose --log-format --help --version agent aggregator help"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version agent aggregator help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1102,7 +1106,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__agent)
-            opts="-o -v -h -V --config --collector --collector-ca --collector-cert --collector-key --collector-server-name --poll-interval --active-timeout --idle-timeout --protocol-filter --node-name --zone --no-kubernetes --kubeconfig --pods --pod-cidr --metrics-addr --no-events --export-profile --queue-records --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --config --collector --collector-ca --collector-cert --collector-key --collector-server-name --poll-interval --active-timeout --idle-timeout --protocol-filter --node-name --zone --no-kubernetes --kubeconfig --pods --pod-cidr --metrics-addr --no-events --export-profile --queue-records --status-every --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1180,6 +1184,10 @@ _flowctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --status-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
@@ -1200,7 +1208,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__run__subcmd__aggregator)
-            opts="-l -o -v -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --metrics-label-sets --output --verbose --log-format --help --version"
+            opts="-l -o -v -q -h -V --config --mode --active-timeout --inactive-timeout --flow-log --clickhouse --listen --cert-dir --flow-collector --flow-collector-format --export-profile --flow-collector-ca --flow-collector-cert --flow-collector-key --flow-collector-server-name --observation-domain-id --cluster-id --pod-labels --kubeconfig --metrics-addr --queue-records --tls-cert --tls-key --tls-client-ca --rcvbuf --udp-sockets --max-sessions --handshake-timeout --first-message-timeout --connection-idle-timeout --drain-timeout --metrics-label-sets --status-every --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1334,6 +1342,10 @@ _flowctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --status-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
                     return 0
@@ -1410,7 +1422,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__tc)
-            opts="-o -v -h -V --output --verbose --log-format --help --version apply get delete status help"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version apply get delete status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1436,7 +1448,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__tc__subcmd__apply)
-            opts="-f -o -v -h -V --filename --dry-run --force-conflicts --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            opts="-f -o -v -q -h -V --filename --dry-run --force-conflicts --pods --local --kubeconfig --state-dir --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1482,7 +1494,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__tc__subcmd__delete)
-            opts="-o -v -h -V --all --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --all --pods --local --kubeconfig --state-dir --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1520,7 +1532,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__tc__subcmd__get)
-            opts="-o -v -h -V --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --local --kubeconfig --state-dir --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1638,7 +1650,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__tc__subcmd__status)
-            opts="-o -v -h -V --pods --local --kubeconfig --state-dir --output --verbose --log-format --help --version"
+            opts="-o -v -q -h -V --pods --local --kubeconfig --state-dir --output --verbose --quiet --log-format --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

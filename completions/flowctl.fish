@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_flowctl_global_optspecs
-    string join \n o/output= v/verbose log-format= h/help V/version
+    string join \n o/output= v/verbose q/quiet log-format= h/help V/version
 end
 
 function __fish_flowctl_needs_command
@@ -31,6 +31,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_needs_command" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_needs_command" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_needs_command" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
@@ -59,6 +60,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l stats -d 'Pri
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l strict -d 'Exit with status 1 when a packet, block or message was malformed'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l no-progress -d 'Do not draw a progress bar on a terminal'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s l -l listen -d 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]' -r
@@ -79,6 +81,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l first-messag
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l connection-idle-timeout -d 'A TCP/TLS connection that sends nothing this long after its last message is closed' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l drain-timeout -d 'On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l metrics-label-sets -d 'Per-exporter label sets (exporter, transport, version, domain) /metrics shows one by one, first come first served while their sessions live; the rest are summed under exporter="other"' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l status-every -d 'On a terminal, print a status line this often (records in and out, drops, exporters connected); 0 turns it off, as does --quiet' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -87,6 +90,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l log-format -
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l stats -d 'Print a summary per exporter and observation domain when stopping, instead of the records'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s t -l to -d 'The collector: udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]' -r
@@ -111,6 +115,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l rewrite-seque
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l no-sniff -d 'Only take packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l no-progress -d 'Do not draw the progress line on a terminal'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
@@ -120,6 +125,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
@@ -144,6 +150,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l export-profile -d 'IPFIX dialect: go-ipfix (what Antrea\'s aggregator reads) or everything RFC 7011 allows' -r -f -a "go-ipfix\t'One set per message, no options templates, UDP messages of at most 1024 bytes'
 standard\t'Everything RFC 7011 allows'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l queue-records -d 'Records held while the collector is unreachable; more are dropped and counted' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l status-every -d 'On a terminal, print a status line this often (records in and out, drops, exporters connected); 0 turns it off, as does --quiet' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -153,6 +160,7 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l no-kubernetes -d 'Do not talk to Kubernetes, even in a Pod or with a kubeconfig'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l no-events -d 'Only poll: do not subscribe to conntrack events (connections shorter than a poll are missed)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l config -d 'Antrea\'s flow-aggregator.conf (YAML); flags given here override its keys' -r -F
@@ -189,6 +197,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l connection-idle-timeout -d 'A TCP/TLS connection that sends nothing this long after its last message is closed' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l drain-timeout -d 'On SIGTERM/SIGINT, how long connections are read for what they still hold (the rest is counted as lost)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l metrics-label-sets -d 'Per-exporter label sets (exporter, transport, version, domain) /metrics shows one by one, first come first served while their sessions live; the rest are summed under exporter="other"' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l status-every -d 'On a terminal, print a status line this often (records in and out, drops, exporters connected); 0 turns it off, as does --quiet' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -197,6 +206,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l pod-labels -d 'Add sourcePodLabels/destinationPodLabels from Kubernetes (recordContents.podLabels)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from help" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
@@ -209,6 +219,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
@@ -222,6 +233,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l server -d 'The aggregator\'s API (its --metrics-addr)' -r
@@ -237,6 +249,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
@@ -249,6 +262,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
@@ -270,6 +284,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l force-conflicts -d 'Take over fields another field manager owns (kubectl\'s --force-conflicts)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l kubeconfig -d 'Kubernetes API server and credentials [default: in-cluster when run in a Pod]' -r -F
@@ -282,6 +297,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l pods -d 'Pod inventory for --local [default: the one given last]' -r -F
@@ -296,6 +312,7 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l all -d 'Delete every TrafficControl'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l pods -d 'Pod inventory [default with --local: the one given last]' -r -F
@@ -309,6 +326,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Validate TrafficControls and apply them to the cluster (server-side apply) or this host'
@@ -323,6 +341,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
@@ -340,6 +359,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_s
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l force -d 'Replace existing server and client files (the CA is never replaced)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from help" -f -a "create" -d 'Create a CA (or sign with the one in DIR), a server certificate and client certificates'
@@ -351,6 +371,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l out -d 'Directory that receives completions/ and man/' -r -F
@@ -361,6 +382,7 @@ yaml\t'The same objects as a YAML sequence'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
+complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'

@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::listen::ListenerArgs;
-use super::{ExitStatus, GlobalArgs};
+use super::{ExitStatus, GlobalArgs, StatusArgs};
 use crate::core::collect::{self, CollectOptions};
 use crate::core::collector::CollectorConfig;
 use crate::core::ipfix::DecoderConfig;
@@ -58,6 +58,9 @@ pub struct CollectArgs {
 
     #[command(flatten)]
     pub listener: ListenerArgs,
+
+    #[command(flatten)]
+    pub status: StatusArgs,
 }
 
 pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -84,6 +87,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
         stats: args.stats,
         count: args.count,
         metrics: args.metrics_addr,
+        status_every: args.status.status_every,
     };
     let duration = args.duration;
     let runtime = tokio::runtime::Builder::new_multi_thread()

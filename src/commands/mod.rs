@@ -52,9 +52,22 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = ArgAction::Count, help_heading = "Global options")]
     pub verbose: u8,
 
+    /// No announcements (where services listen and export) and no status line on stderr; warnings and errors stay
+    #[arg(short, long, global = true, help_heading = "Global options")]
+    pub quiet: bool,
+
     /// Log line format on stderr
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, help_heading = "Global options")]
     pub log_format: LogFormat,
+}
+
+/// The flag every long-running service has for its status line.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// On a terminal, print a status line this often (records in and out, drops, exporters connected); 0 turns it
+    /// off, as does --quiet
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub status_every: std::time::Duration,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -141,7 +154,9 @@ pub fn init_logging(global: &GlobalArgs) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let announcements = if global.quiet { "off" } else { "info" };
+    let default = format!("{level},{}={announcements}", crate::core::announce::TARGET);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

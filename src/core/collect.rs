@@ -7,7 +7,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +16,7 @@ use anyhow::Context;
 use serde::Serialize;
 use tokio::sync::Notify;
 
+use crate::core::announce::{self, StatusLine};
 use crate::core::collector::{Board, CollectingProcess, CollectorConfig, ConnectionCounters, RecordSink, SinkFactory};
 use crate::core::ipfix::decoder::{DomainStats, RecordRef};
 use crate::core::metrics;
@@ -34,6 +35,8 @@ pub struct CollectOptions {
     pub count: Option<u64>,
     /// Serve Prometheus metrics here.
     pub metrics: Option<SocketAddr>,
+    /// How often a status line goes to a terminal (zero: never).
+    pub status_every: Duration,
 }
 
 /// A chunk of output from a receiving thread.
@@ -59,6 +62,9 @@ struct PrintSink {
     /// Records still to print when `--count` was given; shared by every sink.
     remaining: Option<Arc<AtomicI64>>,
     done: Arc<Notify>,
+    /// Records formatted since the last flush, and the total of every sink's flushes.
+    formatted: u64,
+    printed: Arc<AtomicU64>,
 }
 
 impl RecordSink for PrintSink {
@@ -81,12 +87,14 @@ impl RecordSink for PrintSink {
             }
             OutputFormat::Table | OutputFormat::Wide => self.rows.push(self.table.row(r)),
         }
+        self.formatted += 1;
         if self.text.len() >= CHUNK_BYTES || self.rows.len() >= 256 {
             self.flush();
         }
     }
 
     fn flush(&mut self) {
+        self.printed.fetch_add(std::mem::take(&mut self.formatted), Ordering::Relaxed);
         // A writer that is gone (stdout closed) just makes output vanish; the run is stopping.
         if !self.text.is_empty() {
             let _ = self.tx.send(Chunk::Text(std::mem::take(&mut self.text)));
@@ -233,6 +241,7 @@ where
     S: Write,
 {
     let done = Arc::new(Notify::new());
+    let printed = Arc::new(AtomicU64::new(0));
     let (tx, rx) = sync_channel::<Chunk>(64);
     let (writer, mut stats_out) = if opts.stats {
         (None, Some(out))
@@ -248,7 +257,7 @@ where
         Arc::new(|| Box::new(Silent))
     } else {
         let remaining = opts.count.map(|n| Arc::new(AtomicI64::new(n.min(i64::MAX as u64) as i64)));
-        let (format, done, tx) = (opts.format, done.clone(), Mutex::new(tx.clone()));
+        let (format, done, tx, printed) = (opts.format, done.clone(), Mutex::new(tx.clone()), printed.clone());
         Arc::new(move || {
             let tx = tx.lock().map(|t| t.clone()).expect("the sender lock is never poisoned");
             Box::new(PrintSink {
@@ -261,6 +270,8 @@ where
                 tx,
                 remaining: remaining.clone(),
                 done: done.clone(),
+                formatted: 0,
+                printed: printed.clone(),
             })
         })
     };
@@ -270,10 +281,30 @@ where
         Some(addr) => {
             let (task, local) =
                 metrics::serve(addr, process.board()).await.with_context(|| format!("serving metrics on {addr}"))?;
-            tracing::info!("metrics on http://{local}/metrics");
+            crate::announce!("metrics on http://{local}/metrics");
             Some(task)
         }
         None => None,
+    };
+    if opts.stats {
+        crate::announce!(
+            "collecting; the summary is printed when collection stops (Ctrl-C, SIGTERM, --count or --duration)"
+        );
+    }
+    let status = {
+        let (board, stats) = (process.board(), opts.stats);
+        StatusLine::start(opts.status_every, move || {
+            let Ok(board) = board.lock() else { return String::new() };
+            let totals = board.totals();
+            let out = if stats { String::new() } else { format!(", {} printed", printed.load(Ordering::Relaxed)) };
+            format!(
+                "status: {}{out}, {} dropped by the kernel, {} malformed, {} connected",
+                announce::count(totals.data_records + totals.options_records, "record", "records"),
+                announce::count(board.kernel_drops(), "datagram", "datagrams"),
+                totals.malformed,
+                announce::count(board.live_sessions() as u64, "exporter", "exporters"),
+            )
+        })
     };
     let board = process
         .run(async {
@@ -283,6 +314,7 @@ where
             }
         })
         .await;
+    drop(status);
     if let Some(m) = metrics {
         m.abort();
     }

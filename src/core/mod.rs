@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod aggregator;
+pub mod announce;
 pub mod capture;
 pub mod collect;
 pub mod collector;

@@ -554,3 +554,34 @@ fn aggregator_refuses_a_cert_dir_owned_by_another_user() {
     assert!(err.contains(&planted.display().to_string()) && err.contains("owned by uid 65534"), "{err}");
     assert_eq!(std::fs::read_dir(&planted).unwrap().count(), 0);
 }
+
+/// Issue 22, defect 4: without `-v` the aggregator says once where it listens, where its API is,
+/// and which certificates it made where (the agents need that CA and client certificate).
+#[test]
+fn aggregator_says_where_it_listens_where_its_api_is_and_which_certificates_it_made() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("certs");
+    let (port, api) = (free_port(), free_port());
+    let listen = format!("tls://127.0.0.1:{port}");
+    let api_addr = format!("127.0.0.1:{api}");
+    let aggregator = spawn(&[
+        "run",
+        "aggregator",
+        "-l",
+        &listen,
+        "--cluster-id",
+        "cluster-a",
+        "--metrics-addr",
+        &api_addr,
+        "--cert-dir",
+        certs.to_str().unwrap(),
+    ]);
+    wait_listening(port);
+    wait_listening(api);
+    let (_, err) = stop(aggregator);
+    assert_eq!(err.matches(&format!("listening on {listen}")).count(), 1, "{err}");
+    assert!(err.contains(&format!("API on http://{api_addr}")), "{err}");
+    let ca = certs.join("ca.crt");
+    let client = certs.join("client-flow-aggregator-client.crt");
+    assert!(err.contains(&format!("{}", ca.display())) && err.contains(&format!("{}", client.display())), "{err}");
+}

@@ -674,3 +674,104 @@ fn a_second_collector_process_cannot_share_a_udp_port() {
     assert!(stderr.contains("address in use") && stderr.contains(&listen), "{stderr}");
     drop(first);
 }
+
+/// A collector process with `args` appended; killed if the test fails before it stops.
+struct Service(std::process::Child);
+
+impl Service {
+    fn spawn(args: &[&str]) -> Service {
+        use std::process::{Command, Stdio};
+        let child = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+            .env_remove("RUST_LOG")
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        Service(child)
+    }
+
+    /// SIGTERM, then what it wrote on stderr.
+    fn stop(mut self) -> String {
+        let pid = self.0.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let mut err = String::new();
+        self.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+        let _ = self.0.wait();
+        err
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_tcp_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn wait_tcp(port: u16) {
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < until, "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 22, defect 4: without `-v`, collect says once per address where it listens, where its
+/// metrics are, and with `--stats` that it is waiting; `--quiet` says none of it.
+#[test]
+fn collect_says_where_it_listens_once_and_quiet_silences_it() {
+    let (port, metrics) = (free_tcp_port(), free_tcp_port());
+    let (udp, tcp) = (format!("udp://127.0.0.1:{port}"), format!("tcp://127.0.0.1:{port}"));
+    let metrics_addr = format!("127.0.0.1:{metrics}");
+    let args = ["collect", "--stats", "-o", "json", "-l", &udp, "-l", &tcp, "--metrics-addr", &metrics_addr];
+    let collector = Service::spawn(&args);
+    wait_tcp(port);
+    wait_tcp(metrics);
+    let err = collector.stop();
+    assert_eq!(err.matches(&format!("listening on {udp}")).count(), 1, "{err}");
+    assert_eq!(err.matches(&format!("listening on {tcp}")).count(), 1, "{err}");
+    assert!(err.contains(&format!("metrics on http://{metrics_addr}/metrics")), "{err}");
+    assert!(err.contains("the summary is printed when collection stops"), "{err}");
+
+    let (port, metrics) = (free_tcp_port(), free_tcp_port());
+    let tcp = format!("tcp://127.0.0.1:{port}");
+    let metrics_addr = format!("127.0.0.1:{metrics}");
+    let quiet =
+        Service::spawn(&["collect", "--quiet", "--stats", "-o", "json", "-l", &tcp, "--metrics-addr", &metrics_addr]);
+    wait_tcp(port);
+    wait_tcp(metrics);
+    let err = quiet.stop();
+    assert!(!err.contains("listening") && !err.contains("metrics on"), "--quiet: {err}");
+}
+
+/// Issue 22, defect 4: on a terminal, a running collector prints a status line with what came in,
+/// what was printed, the drops and the exporters connected.
+#[test]
+fn collect_on_a_terminal_prints_a_status_line() {
+    let bin = assert_cmd::cargo::cargo_bin("flowctl");
+    let port = free_tcp_port();
+    let command =
+        format!("{} collect -o json -l udp://127.0.0.1:{port} --status-every 300ms --duration 1500ms", bin.display());
+    // script(1) gives the collector a terminal for stdout and stderr.
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("script(1) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let status: Vec<&str> = text.lines().filter(|l| l.contains("status:")).collect();
+    assert!(status.len() >= 2, "a status line every 300 ms for 1.5 s: {text}");
+    for line in status {
+        for part in
+            ["0 records", "0 printed", "0 datagrams dropped by the kernel", "0 malformed", "0 exporters connected"]
+        {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+    }
+}

@@ -89,6 +89,7 @@ async fn start_proxy(
         pods,
         api_addr: None,
         drain: Duration::from_secs(10),
+        status_every: Duration::ZERO,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

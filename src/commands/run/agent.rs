@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use tracing::{info, warn};
 
-use super::super::{ExitStatus, GlobalArgs};
+use super::super::{ExitStatus, GlobalArgs, StatusArgs};
 use super::aggregator::ProfileArg;
 use crate::core::agent::{self, AgentOptions, Metadata, StoreConfig};
 use crate::core::aggregator::fnv1_32;
@@ -110,6 +110,9 @@ pub struct AgentArgs {
     /// Records held while the collector is unreachable; more are dropped and counted
     #[arg(long, value_name = "N", default_value_t = 1 << 18)]
     pub queue_records: usize,
+
+    #[command(flatten)]
+    pub status: StatusArgs,
 }
 
 pub fn run(args: AgentArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -183,7 +186,7 @@ async fn options(args: AgentArgs) -> anyhow::Result<AgentOptions> {
         (Some(inventory), _) => Metadata::from_inventory(inventory, args.pod_cidrs.clone()),
         (None, Some(client)) => Metadata::kubernetes(client.clone(), &node, args.pod_cidrs.clone()),
         (None, None) => {
-            info!("no Kubernetes and no --pods inventory: exporting every connection, without names");
+            crate::announce!("no Kubernetes and no --pods inventory: exporting every connection, without names");
             Metadata::Nothing
         }
     };
@@ -258,6 +261,7 @@ async fn options(args: AgentArgs) -> anyhow::Result<AgentOptions> {
         events: !args.no_events,
         rcvbuf: DEFAULT_RCVBUF,
         metrics_addr: args.metrics_addr,
+        status_every: args.status.status_every,
         drain: Duration::from_secs(30),
     })
 }

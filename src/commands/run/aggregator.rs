@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::super::listen::ListenerArgs;
-use super::super::{ExitStatus, GlobalArgs};
+use super::super::{ExitStatus, GlobalArgs, StatusArgs};
 use crate::core::aggregator::store::StoreConfig;
 use crate::core::aggregator::{aggregate, fnv1_32, proxy};
 use crate::core::collector::CollectorConfig;
@@ -122,6 +122,9 @@ pub struct AggregatorArgs {
 
     #[command(flatten)]
     pub listener: ListenerArgs,
+
+    #[command(flatten)]
+    pub status: StatusArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -316,17 +319,22 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
             pods,
             api_addr,
             drain: Duration::from_secs(30),
+            status_every: args.status.status_every,
         })));
     }
     let mut sinks = Vec::new();
     if config.flow_logger.enable {
         let sink = log::LogSink::open(&config.flow_logger)?;
-        info!("flow log: {}", config.flow_logger.path.display());
+        crate::announce!("writing the flow log to {}", config.flow_logger.path.display());
         sinks.push(SinkHandle::spawn("log", SINK_QUEUE_BATCHES, sink)?);
     }
     if config.clickhouse.enable {
         let sink = clickhouse::ClickHouseSink::new(&config.clickhouse, clickhouse::Credentials::from_env()?)?;
-        info!("ClickHouse: {} database {}", config.clickhouse.database_url, config.clickhouse.database);
+        crate::announce!(
+            "writing to ClickHouse at {} database {}",
+            config.clickhouse.database_url,
+            config.clickhouse.database
+        );
         sinks.push(SinkHandle::spawn("clickhouse", SINK_QUEUE_BATCHES, sink)?);
     }
     let secs = |d: Duration| d.as_secs().clamp(1, u64::from(u32::MAX / 2)) as u32;
@@ -348,6 +356,7 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
         pods,
         api_addr,
         drain: Duration::from_secs(30),
+        status_every: args.status.status_every,
     })))
 }
 

@@ -25,6 +25,7 @@ use anyhow::Context;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use tracing::{debug, info, warn};
 
+use crate::core::announce::{self, StatusLine};
 use crate::core::conntrack::{self, Conntrack, Event, EventKind, EventSocket};
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, RecordBatch, TemplateSet,
@@ -56,6 +57,8 @@ pub struct AgentOptions {
     pub metrics_addr: Option<SocketAddr>,
     /// How long the exporting process has to flush on shutdown.
     pub drain: Duration,
+    /// How often a status line goes to a terminal (zero: never).
+    pub status_every: Duration,
 }
 
 /// What one run did.
@@ -108,7 +111,7 @@ pub async fn run(opts: AgentOptions, shutdown: impl Future<Output = ()>) -> anyh
     for (id, writer) in ids.iter_mut().zip(&writers) {
         *id = templates.register(0, writer.specs()).context("registering the agent templates")?;
     }
-    info!("exporting to {}", opts.exporter.to);
+    crate::announce!("exporting to {}", opts.exporter.to);
     let (exporter, sender) = ExportingProcess::start(opts.exporter, templates)?;
     let counters = Arc::new(Counters::default());
     let poll_histogram = Histogram::new(exponential_buckets(0.001, 2.0, 16));
@@ -122,12 +125,25 @@ pub async fn run(opts: AgentOptions, shutdown: impl Future<Output = ()>) -> anyh
             );
             let (task, local) =
                 metrics::serve_router(addr, router).await.with_context(|| format!("serving metrics on {addr}"))?;
-            info!("metrics on http://{local}/metrics");
+            crate::announce!("metrics on http://{local}/metrics");
             Some(task)
         }
         None => None,
     };
 
+    let status = {
+        let (counters, exported) = (counters.clone(), exporter.counters());
+        StatusLine::start(opts.status_every, move || {
+            let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+            format!(
+                "status: {} held, {} out, {} dropped, {} polls",
+                announce::count(load(&counters.store_connections), "connection", "connections"),
+                announce::count(load(&exported.records_exported), "record", "records"),
+                load(&exported.records_dropped),
+                load(&counters.polls),
+            )
+        })
+    };
     let conntrack = Conntrack::open(opts.rcvbuf).context("opening the conntrack netlink socket")?;
     let (tx, rx) = sync_channel(EVENT_QUEUE);
     let stop = Arc::new(AtomicBool::new(false));
@@ -175,6 +191,7 @@ pub async fn run(opts: AgentOptions, shutdown: impl Future<Output = ()>) -> anyh
         .context("starting the store thread")?;
 
     shutdown.await;
+    drop(status);
     info!("stopping: exporting the connections held");
     stop.store(true, Ordering::Relaxed);
     let stopper = tx.clone();
@@ -203,7 +220,7 @@ pub async fn run(opts: AgentOptions, shutdown: impl Future<Output = ()>) -> anyh
         exported: stats.records_exported,
         dropped: stats.records_dropped,
     };
-    info!(
+    crate::announce!(
         "stopped: {} connections tracked, {} skipped, {} ended; {} records exported, {} dropped; {} polls, {} events, {} resyncs",
         summary.store.connections,
         summary.store.skipped,

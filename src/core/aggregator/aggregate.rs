@@ -14,11 +14,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tracing::info;
 
 use super::records::{RecordQuery, record_json};
 use super::store::{AggregationStore, StoreConfig};
 use super::{RecordMetrics, fill_pod, pod_labels};
+use crate::core::announce::StatusLine;
 use crate::core::collector::{Board, CollectingProcess, CollectorConfig, PerTemplate, RecordSink, SinkFactory};
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, RecordBatch, TemplateSet,
@@ -52,6 +52,8 @@ pub struct AggregateOptions {
     pub api_addr: Option<SocketAddr>,
     /// How long the exporting process and the sinks may take to flush on shutdown.
     pub drain: Duration,
+    /// How often a status line goes to a terminal (zero: never).
+    pub status_every: Duration,
 }
 
 /// What a run did.
@@ -337,14 +339,16 @@ pub async fn run(
     let (writer_v6, template_v6) = register(Layout::AggregateV6)?;
     let (exporter, sender) = match opts.exporter {
         Some(config) => {
-            info!("exporting to {}", config.to);
+            crate::announce!("exporting to {}", config.to);
             let (process, sender) = ExportingProcess::start(config, templates.clone())?;
             (Some(process), Some(sender))
         }
         None => (None, None),
     };
     if exporter.is_none() && opts.sinks.is_empty() {
-        info!("no flowCollector, flowLogger or clickHouse is enabled: records are aggregated and not exported");
+        crate::announce!(
+            "no flowCollector, flowLogger or clickHouse is enabled: records are aggregated and not exported"
+        );
     }
     let shared = Arc::new(Shared {
         store: AggregationStore::new(opts.store),
@@ -382,9 +386,6 @@ pub async fn run(
         })
     });
     let process = CollectingProcess::start(opts.collector, sinks).await?;
-    for e in process.endpoints() {
-        info!("listening on {e}");
-    }
     let live = Live {
         board: process.board(),
         shared: shared.clone(),
@@ -395,12 +396,16 @@ pub async fn run(
         Some(addr) => {
             let (task, local) =
                 serve_api(addr, live.clone()).await.with_context(|| format!("serving the API on {addr}"))?;
-            info!("API on http://{local}: /metrics, /recordmetrics, /flowrecords");
+            crate::announce!("API on http://{local}: /metrics, /recordmetrics, /flowrecords");
             Some(task)
         }
         None => None,
     };
 
+    let status = {
+        let live = live.clone();
+        StatusLine::start(opts.status_every, move || live.record_metrics().status_line())
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let ticker = {
         let (shared, stop) = (shared.clone(), stop.clone());
@@ -426,6 +431,7 @@ pub async fn run(
     };
 
     let board = process.run(shutdown).await;
+    drop(status);
     stop.store(true, Ordering::Relaxed);
     let outlet = tokio::task::spawn_blocking(move || ticker.join())
         .await
@@ -457,7 +463,7 @@ pub async fn run(
         undrained_bytes: board.connections.undrained_bytes,
     };
     super::warn_undrained(&board);
-    info!(
+    crate::announce!(
         "stopped: {} records received ({} not Antrea), {} flows correlated, {} records exported, {} sent over IPFIX, \
          {} dropped by the exporter",
         summary.received,

@@ -22,9 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::{RecordMetrics, fill_pod, pod_labels};
+use crate::core::announce::StatusLine;
 use crate::core::collector::{Board, CollectingProcess, CollectorConfig, PerTemplate, RecordSink, SinkFactory};
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, Profile, RecordBatch, TemplateSet,
@@ -64,6 +65,8 @@ pub struct ProxyOptions {
     pub api_addr: Option<SocketAddr>,
     /// How long the exporting process may take to flush on shutdown.
     pub drain: Duration,
+    /// How often a status line goes to a terminal (zero: never).
+    pub status_every: Duration,
 }
 
 /// Counters of the conversion, summed over every receiving thread.
@@ -441,7 +444,7 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
     let options_allowed = opts.exporter.as_ref().is_none_or(|e| e.profile == Profile::Standard);
     let (exporter, sender) = match opts.exporter {
         Some(config) => {
-            info!("exporting to {}", config.to);
+            crate::announce!("exporting to {}", config.to);
             let (process, sender) = ExportingProcess::start(config, templates.clone())?;
             (Some(process), Some(sender))
         }
@@ -476,22 +479,21 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
         Arc::new(move || Box::new(ProxySink::new(factory_shared.clone(), sender.lock().ok().and_then(|s| s.clone()))))
     };
     let process = CollectingProcess::start(opts.collector, sinks).await?;
-    for e in process.endpoints() {
-        info!("listening on {e}");
-    }
     let live =
         Live { board: process.board(), shared: shared.clone(), exporter: exporter.as_ref().map(|e| e.counters()) };
     let api = match opts.api_addr {
         Some(addr) => {
             let (task, local) =
                 serve_api(addr, live.clone()).await.with_context(|| format!("serving the API on {addr}"))?;
-            info!("metrics on http://{local}/metrics, record metrics on http://{local}/recordmetrics");
+            crate::announce!("metrics on http://{local}/metrics, record metrics on http://{local}/recordmetrics");
             Some(task)
         }
         None => None,
     };
+    let status = StatusLine::start(opts.status_every, move || live.record_metrics().status_line());
     // Every sink, and with it every sender, is gone once the collecting process has stopped.
     let board = process.run(shutdown).await;
+    drop(status);
     let stats = match exporter {
         Some(process) => {
             let drain = opts.drain;
@@ -513,7 +515,7 @@ pub async fn run(opts: ProxyOptions, shutdown: impl std::future::Future<Output =
         undrained_bytes: board.connections.undrained_bytes,
     };
     super::warn_undrained(&board);
-    info!(
+    crate::announce!(
         "stopped: {} records received ({} Antrea, {} other), {} exported, {} not forwarded, {} dropped by the exporter",
         summary.received,
         summary.antrea,

@@ -36,6 +36,19 @@ fn is_false(b: &bool) -> bool {
 }
 
 impl RecordMetrics {
+    /// The aggregator's status line on a terminal.
+    pub fn status_line(&self) -> String {
+        use crate::core::announce::count;
+        format!(
+            "status: {} in, {} out, {} dropped, {} held, {} connected",
+            count(self.num_records_received, "record", "records"),
+            self.num_records_exported,
+            self.num_records_dropped,
+            count(self.num_flows, "flow", "flows"),
+            count(self.num_conn_to_collector, "exporter", "exporters"),
+        )
+    }
+
     /// antctl's table columns, in its order.
     pub const COLUMNS: [&'static str; 9] = [
         "RECORDS-EXPORTED",

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::watch;
-use tracing::{info, warn};
+use tracing::warn;
 
 pub use board::{Board, ConnectionCounters, DEFAULT_LABEL_SETS, LabelSet, LabelledCounters, SocketCounters};
 pub use per_template::PerTemplate;
@@ -191,7 +191,7 @@ impl CollectingProcess {
                             .context("starting a UDP receiver thread")?;
                         udp_threads.push(thread);
                     }
-                    info!("listening on {}", Endpoint::Udp(local));
+                    crate::announce!("listening on {}", Endpoint::Udp(local));
                     bound.push(Endpoint::Udp(local));
                 }
                 Endpoint::Tcp(_) | Endpoint::Tls(_) => {
@@ -202,7 +202,7 @@ impl CollectingProcess {
                         Endpoint::Tls(_) => Endpoint::Tls(local),
                         _ => Endpoint::Tcp(local),
                     };
-                    info!("listening on {here}");
+                    crate::announce!("listening on {here}");
                     bound.push(here);
                     stream_tasks.push(tokio::spawn(stream::serve(listener, shared.clone(), stop_rx.clone())));
                 }

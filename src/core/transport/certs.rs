@@ -20,7 +20,7 @@ use rcgen::{
 };
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
-use tracing::{info, warn};
+use tracing::warn;
 
 use super::tls::parse_server_name;
 use super::{ServerTls, TlsError, private_dir};
@@ -192,10 +192,12 @@ pub fn self_signed(dir: &Path, extra_name: &str) -> Result<ServerTls, TlsError> 
     req.clients = vec![AGGREGATOR_CLIENT.into()];
     req.force = true;
     let created = create(&req)?;
-    info!(
-        "TLS with a self-signed CA: agents trust {} and present {}",
+    crate::announce!(
+        "TLS with a self-signed CA in {}: agents trust {} and present {} with its key {}",
+        dir.display(),
         created.ca_cert.display(),
-        dir.join(format!("client-{AGGREGATOR_CLIENT}.crt")).display()
+        dir.join(format!("client-{AGGREGATOR_CLIENT}.crt")).display(),
+        dir.join(format!("client-{AGGREGATOR_CLIENT}.key")).display()
     );
     Ok(ServerTls { cert: dir.join("server.crt"), key: dir.join("server.key"), client_ca: Some(created.ca_cert) })
 }
