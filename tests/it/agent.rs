@@ -472,3 +472,35 @@ fn ulogd2_exports_the_same_connections_as_the_agent() {
         ours.len() - theirs.len()
     );
 }
+
+/// Issue 22, defect 8: on a Node where no rule uses conntrack, the kernel tracks nothing and the
+/// agent exported nothing without a word. It now says so once, with the fix.
+#[test]
+fn an_agent_where_nothing_uses_conntrack_says_so_with_the_fix() {
+    let test = "silent";
+    if !ready(test, &[]) {
+        return;
+    }
+    let node = netns(test, "n");
+    let pod = netns(test, "p");
+    let _watchdog = crate::netns::Watchdog::new(60, &[&node, &pod]);
+    node.sh(&format!(
+        "ip link add vp type veth peer name eth0 netns {} && ip addr add 10.79.1.1/24 dev vp && ip link set vp up",
+        pod.0
+    ));
+    pod.sh("ip addr add 10.79.1.2/24 dev eth0 && ip link set eth0 up");
+    let dir = tempfile::tempdir().unwrap();
+    let agent = spawn_flowctl(
+        &node,
+        &["run", "agent", "--collector", "127.0.0.1:4739:udp", "--poll-interval", "1s", "--no-events"],
+        &dir.path().join("out"),
+    );
+    // Bounded traffic into the Node: 60 pings, 0.1 s apart, over more than three polls.
+    let out = pod.cmd("ping").args(["-c", "60", "-i", "0.1", "-W", "1", "10.79.1.1"]).output().unwrap();
+    assert!(out.status.success(), "ping: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(node.sh("conntrack -L 2>/dev/null | wc -l").trim(), "0", "the Node tracked the pings");
+    let logged = stop(agent);
+    let stderr = String::from_utf8_lossy(&logged.stderr);
+    assert_eq!(stderr.matches("conntrack has held no connection").count(), 1, "{stderr}");
+    assert!(stderr.contains("ct state new"), "{stderr}");
+}

@@ -184,6 +184,7 @@ pub async fn run(opts: AgentOptions, shutdown: impl Future<Output = ()>) -> anyh
         flow: Flow::default(),
         batch: RecordBatch::with_capacity(BATCH_RECORDS),
         problems: ProblemLog::new(Policy::Every(Duration::from_secs(60))),
+        silence: Silence::default(),
     };
     let store_thread = std::thread::Builder::new()
         .name("ct-store".into())
@@ -294,6 +295,71 @@ struct Engine {
     flow: Flow,
     batch: RecordBatch,
     problems: ProblemLog,
+    silence: Silence,
+}
+
+/// Notices conntrack that tracks nothing while the interfaces carry traffic: Linux registers
+/// conntrack's hooks in a network namespace only once a rule there uses them, so a Node without
+/// one dumps an empty table forever and the agent would export nothing without a word.
+#[derive(Default)]
+struct Silence {
+    /// When the dumps started coming back empty, and the packets received by then.
+    since: Option<(u64, u64)>,
+    said: bool,
+}
+
+impl Silence {
+    /// Packets received since the table went empty that are enough to call it traffic.
+    const TRAFFIC: u64 = 10;
+
+    /// Called after each complete dump; says once when the table stayed empty for `wait` while
+    /// more than [`Self::TRAFFIC`] packets came in.
+    fn observe(&mut self, entries: u64, now: u64, wait: u64, received: impl FnOnce() -> Option<u64>) {
+        if entries > 0 || self.said {
+            self.since = None;
+            return;
+        }
+        let Some(packets) = received() else { return };
+        let Some((since, before)) = self.since else {
+            self.since = Some((now, packets));
+            return;
+        };
+        let arrived = packets.saturating_sub(before);
+        if now.saturating_sub(since) >= wait && arrived > Self::TRAFFIC {
+            self.said = true;
+            warn!("{}", silence_advice((now - since) / 1000, arrived, conntrack_loaded()));
+        }
+    }
+}
+
+fn silence_advice(secs: u64, packets: u64, loaded: bool) -> String {
+    let fix = if loaded {
+        "nothing in this network namespace uses conntrack, so the kernel tracks nothing (its hooks are          registered only once a rule needs them); add one, e.g. `nft add table inet flowctl && nft add chain inet          flowctl track '{ type filter hook prerouting priority 0; }' && nft add rule inet flowctl track ct state new          counter`, or `iptables -A FORWARD -m conntrack --ctstate NEW -j ACCEPT`"
+    } else {
+        "the nf_conntrack module is not loaded: `modprobe nf_conntrack`, then add a rule that uses it (an nft `ct          state` rule or iptables `-m conntrack`)"
+    };
+    format!("conntrack has held no connection for {secs} s while the interfaces received {packets} packets: {fix}")
+}
+
+fn conntrack_loaded() -> bool {
+    std::path::Path::new("/proc/sys/net/netfilter/nf_conntrack_max").exists()
+}
+
+/// Packets received on this network namespace's interfaces but loopback (`/proc/net/dev`): the
+/// agent's own export to a local collector is not the traffic conntrack would track.
+fn received_packets() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/dev").ok()?;
+    Some(received_in(&text))
+}
+
+fn received_in(proc_net_dev: &str) -> u64 {
+    proc_net_dev
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':'))
+        .filter(|(name, _)| name.trim() != "lo")
+        .filter_map(|(_, counters)| counters.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum()
 }
 
 impl Engine {
@@ -360,6 +426,12 @@ impl Engine {
         match result {
             Ok(stats) => {
                 c.conntrack_entries.store(stats.delivered, Ordering::Relaxed);
+                // Three polls, and never less than a second, make "for a while".
+                // A zone filter may rightly leave the dump empty.
+                if self.zones.is_empty() {
+                    let wait = (3 * self.poll_interval.as_millis() as u64).max(1000);
+                    self.silence.observe(stats.delivered, now, wait, received_packets);
+                }
                 c.dump_malformed.fetch_add(stats.malformed, Ordering::Relaxed);
                 c.dump_restarts
                     .fetch_add(u64::from(stats.interrupted_restarts + stats.enobufs_restarts), Ordering::Relaxed);
@@ -504,5 +576,55 @@ impl Live {
             metrics::counter(r, "connections_ended", "Connections exported as ended", load(&c.ended));
             metrics::counter(r, "records", "Flow records made", load(&c.records));
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PROC_NET_DEV: &str = "\
+Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo: 9000      90    0    0    0     0          0         0     9000      90    0    0    0     0       0          0
+  eth0: 123456    700    0    0    0     0          0         0    65432     300    0    0    0     0       0          0
+vethab12: 5000     25    0    0    0     0          0         0     5000      25    0    0    0     0       0          0
+";
+
+    #[test]
+    fn received_packets_are_summed_over_every_interface_but_loopback() {
+        assert_eq!(received_in(PROC_NET_DEV), 725);
+    }
+
+    #[test]
+    fn an_empty_table_with_traffic_is_said_once_after_the_wait() {
+        let mut s = Silence::default();
+        s.observe(0, 0, 3000, || Some(100));
+        s.observe(0, 2000, 3000, || Some(500));
+        assert!(!s.said, "not before the wait");
+        s.observe(0, 3000, 3000, || Some(500));
+        assert!(s.said);
+        // Once said, never again, whatever comes.
+        s.observe(0, 9000, 3000, || Some(900));
+        assert!(s.since.is_none());
+    }
+
+    #[test]
+    fn an_empty_table_without_traffic_or_a_table_with_entries_is_not_a_problem() {
+        let mut idle = Silence::default();
+        idle.observe(0, 0, 3000, || Some(100));
+        idle.observe(0, 60_000, 3000, || Some(105));
+        assert!(!idle.said, "five packets in a minute are not traffic");
+        let mut tracking = Silence::default();
+        tracking.observe(0, 0, 3000, || Some(100));
+        tracking.observe(3, 1000, 3000, || Some(400));
+        tracking.observe(0, 4000, 3000, || Some(800));
+        assert!(!tracking.said, "the empty stretch starts again after a dump with entries");
+    }
+
+    #[test]
+    fn the_advice_names_the_fix() {
+        assert!(silence_advice(15, 40, true).contains("ct state new"));
+        assert!(silence_advice(15, 40, false).contains("modprobe nf_conntrack"));
     }
 }
