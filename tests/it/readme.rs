@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 use flowctl::core::config::agent::AgentConfig;
 use flowctl::core::config::aggregator::AggregatorConfig;
 use flowctl::core::inventory::Inventory;
+use flowctl::core::trafficcontrol;
 
 use crate::util::flowctl;
 
@@ -102,7 +103,11 @@ fn skip_reason(command: &str) -> Option<&'static str> {
             "needs root and conntrack in a network namespace (kernel tests are not run here); \
              the files it names are checked by readme_example_files_are_shipped_and_accepted_as_written",
         ),
-        ("flowctl tc ", "needs root, tc and the Pods' interfaces"),
+        (
+            "flowctl tc ",
+            "needs root, tc and the Pods' interfaces; the files it names are checked by \
+             readme_example_files_are_shipped_and_accepted_as_written",
+        ),
         ("--clickhouse", "needs a ClickHouse server (clickhouse:8123)"),
         ("--kubeconfig", "needs a Kubernetes API server"),
     ];
@@ -462,8 +467,8 @@ fn readme_certs_and_completion_commands_work() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("complete "), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
-/// Issue #22, defect 10: the README's commands named `pods.yaml`, `antrea-agent.conf` and
-/// `flow-aggregator.conf` that the repository did not have. Every `examples/…` file a README
+/// Issue #22, defect 10: the README's commands named `pods.yaml`, `antrea-agent.conf`,
+/// `flow-aggregator.conf` and `mirror.yaml` that the repository did not have. Every `examples/…` file a README
 /// command names exists, and each is read as the command reads it (the agent cannot run here, so
 /// its files go through the same loaders `run agent` uses): no unknown key, no warning, every
 /// value accepted.
@@ -475,7 +480,9 @@ fn readme_example_files_are_shipped_and_accepted_as_written() {
             named.insert(word.to_owned(), e.line);
         }
     }
-    for name in ["examples/pods.yaml", "examples/antrea-agent.conf", "examples/flow-aggregator.conf"] {
+    for name in
+        ["examples/pods.yaml", "examples/antrea-agent.conf", "examples/flow-aggregator.conf", "examples/mirror.yaml"]
+    {
         assert!(named.contains_key(name), "a README command uses {name}: {named:?}");
     }
     for (name, line) in &named {
@@ -492,6 +499,16 @@ fn readme_example_files_are_shipped_and_accepted_as_written() {
             let loaded = AggregatorConfig::load(&path).unwrap();
             assert!(loaded.unknown_keys.is_empty(), "{name}: {:?}", loaded.unknown_keys);
             loaded.config.validate().unwrap();
+        } else if name.ends_with("mirror.yaml") {
+            // What `tc status` then shows in the README: mirror-web on default/web-0 only.
+            let tcs = trafficcontrol::load_checked(&std::fs::read_to_string(&path).unwrap(), name).unwrap();
+            let inventory = Inventory::load(&root().join("examples/pods.yaml")).unwrap();
+            let pods = trafficcontrol::local::inventory_pods(&inventory);
+            let bound: Vec<_> = trafficcontrol::plan::bindings(&tcs, &pods, &inventory.namespaces)
+                .into_iter()
+                .map(|b| (b.tc, b.pod, b.interface))
+                .collect();
+            assert_eq!(bound, [("mirror-web".to_owned(), "default/web-0".to_owned(), "veth-web0".to_owned())]);
         } else {
             panic!("README.md:{line}: {name} has no check here");
         }
