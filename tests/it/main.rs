@@ -15,6 +15,7 @@ mod netns;
 mod peers;
 mod proxy;
 mod quickstart;
+mod readme;
 mod registry;
 mod replay;
 mod tc;

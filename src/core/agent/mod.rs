@@ -627,4 +627,40 @@ vethab12: 5000     25    0    0    0     0          0         0     5000      25
         assert!(silence_advice(15, 40, true).contains("ct state new"));
         assert!(silence_advice(15, 40, false).contains("modprobe nf_conntrack"));
     }
+
+    /// Issue #22, defect 11: README.md documented the reconnection counter as
+    /// `flowctl_agent_flow_collector_reconnection_count`, a name `/metrics` does not carry (a
+    /// counter's samples end in `_total`). The agent needs conntrack (root, a network namespace),
+    /// so this renders the agent's own `/metrics` text, as its endpoint serves it, and checks every
+    /// `flowctl_agent_…` name the README mentions is a metric in it.
+    #[test]
+    fn every_agent_metric_the_readme_names_is_one_the_agent_serves() {
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        let live = Live {
+            counters: Arc::new(Counters::default()),
+            exporter: Arc::new(ExporterCounters::default()),
+            poll: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+        };
+        let text = live.render();
+        let served: Vec<&str> = text
+            .lines()
+            .filter_map(|l| match l.strip_prefix("# TYPE ") {
+                // A histogram is named by its family; its samples add _bucket, _sum, _count.
+                Some(t) => t.strip_suffix(" histogram"),
+                None => l.split(['{', ' ']).next(),
+            })
+            .collect();
+        let named: Vec<&str> = readme
+            .match_indices("flowctl_agent_")
+            .map(|(at, _)| {
+                let rest = &readme[at..];
+                &rest[..rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len())]
+            })
+            .collect();
+        assert!(named.len() >= 5, "the README names the agent's metrics: {named:?}");
+        for name in named {
+            assert!(served.contains(&name), "README.md names {name}, which the agent does not serve:\n{text}");
+        }
+        assert!(readme.contains("`flowctl_exporter_*`") && text.contains("flowctl_exporter_records_exported_total"));
+    }
 }
