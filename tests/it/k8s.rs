@@ -392,6 +392,7 @@ async fn the_agent_fills_names_service_port_name_and_flow_type_from_kubernetes()
         protocols: None,
         zones: Vec::new(),
         node: "node-a".into(),
+        own_export: None,
     });
     for c in [
         conn(1, "10.96.0.12", "10.244.1.9", 8080),

@@ -247,6 +247,7 @@ async fn options(args: AgentArgs) -> anyhow::Result<AgentOptions> {
         "node {node}: poll every {:?}, active timeout {:?}, idle timeout {:?}",
         config.poll_interval, config.active_timeout, config.idle_timeout
     );
+    let own_export = Some((exporter.to.ip_protocol(), exporter.to.addr()));
     Ok(AgentOptions {
         exporter,
         poll_interval: config.poll_interval,
@@ -256,6 +257,7 @@ async fn options(args: AgentArgs) -> anyhow::Result<AgentOptions> {
             protocols: config.protocol_filter.clone(),
             zones: args.zones,
             node: node.as_str().into(),
+            own_export,
         },
         resolve: Arc::new(metadata),
         events: !args.no_events,

@@ -20,7 +20,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use crate::core::conntrack::{Connection, Counters, TcpState};
@@ -77,6 +77,9 @@ pub struct StoreConfig {
     pub zones: Vec<u16>,
     /// This Node's name, exported as the Node of the local Pods.
     pub node: Arc<str>,
+    /// The agent's own export: connections of this IP protocol to this address are skipped, so
+    /// the agent does not report the records it sends (as the reference skips its own flows).
+    pub own_export: Option<(u8, SocketAddr)>,
 }
 
 /// Where a connection reading came from.
@@ -490,7 +493,11 @@ impl ConnectionStore {
     fn keeps(&self, c: &Connection) -> bool {
         let proto_ok = self.config.protocols.as_ref().is_none_or(|p| p.contains(&c.orig.proto));
         let zone_ok = self.config.zones.is_empty() || self.config.zones.contains(&c.zone_id());
-        proto_ok && zone_ok
+        let own = self
+            .config
+            .own_export
+            .is_some_and(|(proto, to)| c.orig.proto == proto && c.orig.dst == to.ip() && c.orig.dst_port == to.port());
+        proto_ok && zone_ok && !own
     }
 
     fn insert(&mut self, key: Key, conn: &Connection, source: Source, now: u64, secs: u32, resolve: &dyn Resolve) {
@@ -701,6 +708,7 @@ mod tests {
             protocols: None,
             zones: Vec::new(),
             node: "node-a".into(),
+            own_export: None,
         })
     }
 
@@ -907,6 +915,21 @@ mod tests {
         s.observe(&established(4, 1), Source::New, 0, 0, &PODS);
         s.observe(&zoned, Source::New, 0, 0, &PODS);
         assert_eq!((s.len(), s.stats().skipped), (1, 1));
+    }
+
+    /// Issue 22, defect 9: with nothing known of Pods, the agent exported its own connection to
+    /// the collector along with everything else.
+    #[test]
+    fn the_agents_own_export_connection_is_skipped() {
+        let collector: SocketAddr = "10.0.0.9:4739".parse().unwrap();
+        let mut s = ConnectionStore::new(StoreConfig { own_export: Some((TCP, collector)), ..store().config });
+        let mut export = tcp(1, "10.0.0.5", "10.0.0.9", 3, TcpState::ESTABLISHED);
+        export.orig.dst_port = 4739;
+        let mut other_port = tcp(2, "10.0.0.5", "10.0.0.9", 3, TcpState::ESTABLISHED);
+        other_port.orig.dst_port = 4740;
+        s.observe(&export, Source::New, 0, 0, &HOST);
+        s.observe(&other_port, Source::New, 0, 0, &HOST);
+        assert_eq!((s.len(), s.stats().skipped), (1, 1), "only the export connection is skipped");
     }
 
     #[test]

@@ -49,6 +49,14 @@ impl Endpoint {
         }
     }
 
+    /// The IP protocol number of the transport: 17 for UDP, 6 for TCP and TLS.
+    pub fn ip_protocol(&self) -> u8 {
+        match self {
+            Endpoint::Udp(_) => 17,
+            Endpoint::Tcp(_) | Endpoint::Tls(_) => 6,
+        }
+    }
+
     /// `udp`, `tcp` or `tls`.
     pub fn scheme(&self) -> &'static str {
         match self {
