@@ -474,7 +474,8 @@ fn ulogd2_exports_the_same_connections_as_the_agent() {
 }
 
 /// Issue 22, defect 8: on a Node where no rule uses conntrack, the kernel tracks nothing and the
-/// agent exported nothing without a word. It now says so once, with the fix.
+/// agent exported nothing without a word. It now says so once, with the fix (and, defect 4, it
+/// says where it exports to).
 #[test]
 fn an_agent_where_nothing_uses_conntrack_says_so_with_the_fix() {
     let test = "silent";
@@ -503,4 +504,7 @@ fn an_agent_where_nothing_uses_conntrack_says_so_with_the_fix() {
     let stderr = String::from_utf8_lossy(&logged.stderr);
     assert_eq!(stderr.matches("conntrack has held no connection").count(), 1, "{stderr}");
     assert!(stderr.contains("ct state new"), "{stderr}");
+    // Defect 4: where it exports to, and its summary on stopping, without -v.
+    assert!(stderr.contains("exporting to udp://127.0.0.1:4739"), "{stderr}");
+    assert!(stderr.contains("stopped: "), "{stderr}");
 }
