@@ -67,8 +67,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;collect' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after this many records')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many records')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (e.g. 30s, 5m)')
@@ -183,8 +183,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--inactive-timeout', '--inactive-timeout', [CompletionResultType]::ParameterName, 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)')
             [CompletionResult]::new('--flow-log', '--flow-log', [CompletionResultType]::ParameterName, 'Aggregate mode: write the CSV flow log here (enables flowLogger)')
             [CompletionResult]::new('--clickhouse', '--clickhouse', [CompletionResultType]::ParameterName, 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)')
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address')
             [CompletionResult]::new('--cert-dir', '--cert-dir', [CompletionResultType]::ParameterName, 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]')
             [CompletionResult]::new('--flow-collector', '--flow-collector', [CompletionResultType]::ParameterName, 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)')
             [CompletionResult]::new('--flow-collector-format', '--flow-collector-format', [CompletionResultType]::ParameterName, 'Record format sent to the collector (flowCollector.recordFormat)')

@@ -62,8 +62,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --version 'Print version'
         }
         &'flowctl;collect'= {
-            cand -l 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
-            cand --listen 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
+            cand -l 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
+            cand --listen 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
             cand -n 'Stop after this many records'
             cand --count 'Stop after this many records'
             cand --duration 'Stop after this long (e.g. 30s, 5m)'
@@ -174,8 +174,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --inactive-timeout 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)'
             cand --flow-log 'Aggregate mode: write the CSV flow log here (enables flowLogger)'
             cand --clickhouse 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)'
-            cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
-            cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
+            cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address'
+            cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address'
             cand --cert-dir 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]'
             cand --flow-collector 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)'
             cand --flow-collector-format 'Record format sent to the collector (flowCollector.recordFormat)'
