@@ -252,7 +252,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;get;recordmetrics' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
@@ -265,10 +265,10 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;get;flowrecords' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT')
             [CompletionResult]::new('--srcip', '--srcip', [CompletionResultType]::ParameterName, 'Only flows from this source address')
             [CompletionResult]::new('--dstip', '--dstip', [CompletionResultType]::ParameterName, 'Only flows to this destination address')
-            [CompletionResult]::new('--proto', '--proto', [CompletionResultType]::ParameterName, 'Only flows of this IP protocol number (6 TCP, 17 UDP)')
+            [CompletionResult]::new('--proto', '--proto', [CompletionResultType]::ParameterName, 'Only flows of this IP protocol: a number or tcp, udp, sctp, icmp, icmpv6')
             [CompletionResult]::new('--srcport', '--srcport', [CompletionResultType]::ParameterName, 'Only flows from this source port')
             [CompletionResult]::new('--dstport', '--dstport', [CompletionResultType]::ParameterName, 'Only flows to this destination port')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')

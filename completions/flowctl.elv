@@ -237,7 +237,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;get;recordmetrics'= {
-            cand --server 'The aggregator''s API (its --metrics-addr)'
+            cand --server 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT'
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'
@@ -249,10 +249,10 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --version 'Print version'
         }
         &'flowctl;get;flowrecords'= {
-            cand --server 'The aggregator''s API (its --metrics-addr)'
+            cand --server 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT'
             cand --srcip 'Only flows from this source address'
             cand --dstip 'Only flows to this destination address'
-            cand --proto 'Only flows of this IP protocol number (6 TCP, 17 UDP)'
+            cand --proto 'Only flows of this IP protocol: a number or tcp, udp, sctp, icmp, icmpv6'
             cand --srcport 'Only flows from this source port'
             cand --dstport 'Only flows to this destination port'
             cand -o 'Output format [default: table on a terminal, json otherwise]'

@@ -25,7 +25,8 @@ pub const DEFAULT_PORT: u16 = 4739;
 const FORMS: &str = "expected udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]";
 
 /// What a listener's address accepts, quoted in its parse errors.
-const LISTEN_FORMS: &str = "expected PORT, :PORT, HOST:PORT, HOST:PORT:udp|tcp|tls, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT";
+const LISTEN_FORMS: &str =
+    "expected PORT, :PORT, HOST:PORT, HOST:PORT:udp|tcp|tls, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT";
 
 /// A transport and a socket address: where a collector listens or where an exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,7 +93,11 @@ impl Endpoint {
                 other => other,
             })?
         };
-        Ok(if named_proto { vec![endpoint] } else { vec![Endpoint::Udp(endpoint.addr()), Endpoint::Tcp(endpoint.addr())] })
+        Ok(if named_proto {
+            vec![endpoint]
+        } else {
+            vec![Endpoint::Udp(endpoint.addr()), Endpoint::Tcp(endpoint.addr())]
+        })
     }
 
     fn new(proto: Proto, addr: SocketAddr) -> Self {
