@@ -35,7 +35,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand tc 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-            cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;decode'= {
@@ -45,8 +44,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --count 'Stop after this many records'
             cand --template-lifetime 'How long a template received over UDP stays valid without being re-sent (0 = forever)'
             cand --template-wait 'How long data that arrived before its template waits for it'
-            cand -j 'Threads that format JSON output [default: the number of cores]'
-            cand --threads 'Threads that format JSON output [default: the number of cores]'
+            cand -j 'Threads that format JSON output, 1 or more [default: the number of cores]'
+            cand --threads 'Threads that format JSON output, 1 or more [default: the number of cores]'
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'
@@ -422,18 +421,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'flowctl;generate-docs'= {
-            cand --out 'Directory that receives completions/ and man/'
-            cand -o 'Output format [default: table on a terminal, json otherwise]'
-            cand --output 'Output format [default: table on a terminal, json otherwise]'
-            cand --log-format 'Log line format on stderr'
-            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'flowctl;help'= {
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
             cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
@@ -443,7 +430,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand tc 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-            cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;help;decode'= {
@@ -488,8 +474,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help;certs;create'= {
         }
         &'flowctl;help;completion'= {
-        }
-        &'flowctl;help;generate-docs'= {
         }
         &'flowctl;help;help'= {
         }

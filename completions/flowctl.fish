@@ -41,13 +41,12 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "get" -d 'Query a ru
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s p -l port -d 'UDP/TCP port that carries IPFIX or NetFlow (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s n -l count -d 'Stop after this many records' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent (0 = forever)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-wait -d 'How long data that arrived before its template waits for it' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s j -l threads -d 'Threads that format JSON output [default: the number of cores]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s j -l threads -d 'Threads that format JSON output, 1 or more [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -353,26 +352,15 @@ json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l out -d 'Directory that receives completions/ and man/' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
-wide\t'Aligned columns with every field'
-json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
-json\t''"
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "get" -d 'Query a running aggregator'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "get" -d 'Query a running aggregator'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter\'s identity (proxy mode)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'

@@ -17,7 +17,7 @@ use crate::core::ipfix::DecoderConfig;
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  flowctl collect\n  flowctl collect -l udp://0.0.0.0:2055 -o json | jq .fields\n  \
-                        flowctl collect -l tls://0.0.0.0:4740 --tls-cert server.crt --tls-key server.key --tls-client-ca ca.crt\n  \
+                        flowctl collect -l tls://:4740 --tls-cert server.crt --tls-key server.key\n  \
                         flowctl collect --stats --duration 1m --write received.pcap"
 )]
 pub struct CollectArgs {

@@ -27,10 +27,10 @@ use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint};
 /// (aggregate mode), or forward every record with its exporter's identity (proxy mode)
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
-    flowctl run aggregator -l tcp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp --flow-log /var/log/flows.csv\n  \
-    flowctl run aggregator --mode proxy -l udp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp\n  \
-    flowctl run aggregator --config /etc/flow-aggregator/flow-aggregator.conf --kubeconfig ~/.kube/config\n  \
-    flowctl get flowrecords --server http://127.0.0.1:10348")]
+    flowctl run aggregator -l 4739 --flow-collector 10.0.0.9:4739 --flow-log f.csv\n  \
+    flowctl run aggregator --mode proxy -l udp://:4739 --flow-collector 10.0.0.9\n  \
+    flowctl run aggregator --config /etc/flow-aggregator/flow-aggregator.conf\n  \
+    flowctl get flowrecords --server 127.0.0.1:10348")]
 pub struct AggregatorArgs {
     /// Antrea's flow-aggregator.conf (YAML); flags given here override its keys
     #[arg(long, value_name = "FILE")]
