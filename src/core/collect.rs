@@ -5,6 +5,7 @@
 //! are and only finished text crosses threads. The writer's queue is bounded: a slow reader of
 //! our output slows receiving down, and what the kernel then drops is counted like any drop.
 
+use crate::core::output::plural::counted;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -190,23 +191,23 @@ impl CollectSummary {
                 let mut text = summary::domain_table(&self.domains, &self.totals, format == OutputFormat::Wide);
                 let c = &self.connections;
                 text.push_str(&format!(
-                    "\n{} datagrams, {} dropped by the kernel (receive buffer full); {} TCP/TLS connections \
-                     ({} TLS handshakes failed, {} refused and {} dropped at the handshake bounds, {} streams broken, \
+                    "\n{}, {} dropped by the kernel (receive buffer full); {} \
+                     ({} failed, {} refused and {} dropped at the handshake bounds, {}, \
                      {} closed on protocol errors, {} closed silent, {} closed idle, {} evicted, {} refused); \
-                     {} messages refused at the session bound\n",
-                    self.datagrams,
+                     {} refused at the session bound\n",
+                    counted(self.datagrams, "datagram", "datagrams"),
                     self.kernel_drops,
-                    c.accepted,
-                    c.handshake_failures,
+                    counted(c.accepted, "TCP/TLS connection", "TCP/TLS connections"),
+                    counted(c.handshake_failures, "TLS handshake", "TLS handshakes"),
                     c.handshakes_refused,
                     c.handshakes_dropped,
-                    c.framing_errors,
+                    counted(c.framing_errors, "stream broken", "streams broken"),
                     c.protocol_errors,
                     c.closed_silent,
                     c.closed_idle,
                     c.evicted,
                     c.refused,
-                    self.refused_messages,
+                    counted(self.refused_messages, "message", "messages"),
                 ));
                 if c.undrained > 0 {
                     text.push_str(&format!(

@@ -5,6 +5,7 @@
 //! goes on with the next message. Whether problems make the exit status non-zero is the
 //! caller's choice (`--strict`).
 
+use crate::core::output::plural::counted;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
@@ -93,8 +94,8 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
     let mut printer = RecordPrinter::new(opts.format, out, true).with_workers(opts.workers);
     let mut files = Vec::new();
     for (index, path) in opts.files.iter().enumerate() {
-        let mut reader =
-            CaptureReader::open(path, &opts.capture).with_context(|| format!("cannot decode {}", path.display()))?;
+        // Capture errors name the file and the offset already.
+        let mut reader = CaptureReader::open(path, &opts.capture)?;
         let progress = progress_bar(opts.progress, reader.total_bytes());
         let mut sink = Sink {
             printer: if opts.stats { None } else { Some(&mut printer) },
@@ -120,7 +121,7 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
                     }
                 }
                 Err(e) if e.is_fatal() => {
-                    return Err(e).with_context(|| format!("cannot decode {}", path.display()));
+                    return Err(e.into());
                 }
                 Err(e) => {
                     sink.problems += 1;
@@ -220,26 +221,30 @@ impl Summary {
         for f in &self.files {
             let c = &f.capture;
             text.push_str(&format!(
-                "\n{}: {} frames, {} IPFIX/NetFlow messages ({} UDP, {} TCP, {} file), {} other packets",
+                "\n{}: {}, {} ({} UDP, {} TCP, {} file), {}",
                 f.file,
-                c.frames,
-                c.udp_messages + c.tcp_messages + c.file_messages,
+                counted(c.frames, "frame", "frames"),
+                counted(
+                    c.udp_messages + c.tcp_messages + c.file_messages,
+                    "IPFIX/NetFlow message",
+                    "IPFIX/NetFlow messages"
+                ),
                 c.udp_messages,
                 c.tcp_messages,
                 c.file_messages,
-                c.non_ipfix_packets + c.non_ip_frames,
+                counted(c.non_ipfix_packets + c.non_ip_frames, "other packet", "other packets"),
             ));
             let damage = [
-                (c.corrupt_records, "corrupt records"),
-                (c.truncated, "truncated"),
-                (c.fragments_dropped, "IP datagrams not reassembled"),
-                (c.tcp_gaps, "TCP gaps"),
-                (c.tcp_resyncs, "TCP resyncs"),
-                (c.tcp_bytes_skipped, "TCP bytes skipped"),
+                (c.corrupt_records, "corrupt record", "corrupt records"),
+                (c.truncated, "truncated", "truncated"),
+                (c.fragments_dropped, "IP datagram not reassembled", "IP datagrams not reassembled"),
+                (c.tcp_gaps, "TCP gap", "TCP gaps"),
+                (c.tcp_resyncs, "TCP resync", "TCP resyncs"),
+                (c.tcp_bytes_skipped, "TCP byte skipped", "TCP bytes skipped"),
             ];
-            for (n, what) in damage {
+            for (n, one, many) in damage {
                 if n > 0 {
-                    text.push_str(&format!(", {n} {what}"));
+                    text.push_str(&format!(", {}", counted(n, one, many)));
                 }
             }
             text.push('\n');

@@ -27,6 +27,7 @@
 //!   sessions in the order they first appear. Order within a session is exact; a message may
 //!   overtake one of another session only within its window. Nothing is allocated per message.
 
+use crate::core::output::plural::counted;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -1154,10 +1155,10 @@ impl ReplayReport {
     fn text(&self) -> String {
         use comfy_table::{Table, presets};
         let mut text = format!(
-            "sent {} messages ({} records, {} bytes) to {} in {:.3} s: {:.0} messages/s, {:.0} records/s\n",
-            self.messages,
-            self.records,
-            self.bytes,
+            "sent {} ({}, {}) to {} in {:.3} s: {:.0} messages/s, {:.0} records/s\n",
+            counted(self.messages, "message", "messages"),
+            counted(self.records, "record", "records"),
+            counted(self.bytes, "byte", "bytes"),
             self.to,
             self.elapsed_secs,
             self.messages_per_sec,
@@ -1186,22 +1187,24 @@ impl ReplayReport {
         }
         let mut notes = Vec::new();
         if self.interrupted {
-            notes.push(format!("stopped after {} full passes", self.passes));
+            notes.push(format!("stopped after {}", counted(self.passes, "full pass", "full passes")));
         } else if self.passes != 1 {
-            notes.push(format!("{} passes", self.passes));
+            notes.push(counted(self.passes, "pass", "passes"));
         }
         if !self.errors.is_empty() {
             let causes: Vec<_> = self.errors.iter().map(|(c, n)| format!("{n} {c}")).collect();
             notes.push(format!("not sent: {}", causes.join(", ")));
         }
         if self.sessions_closed_at_bound > 0 {
-            notes.push(format!("{} sockets or connections closed at the session bound", self.sessions_closed_at_bound));
+            let closed = counted(self.sessions_closed_at_bound, "socket or connection", "sockets or connections");
+            notes.push(format!("{closed} closed at the session bound"));
         }
         if self.trimmed_messages > 0 {
-            notes.push(format!("{} messages sent up to their header's Length", self.trimmed_messages));
+            let trimmed = counted(self.trimmed_messages, "message", "messages");
+            notes.push(format!("{trimmed} sent up to the header's Length"));
         }
         if self.capture_problems > 0 {
-            notes.push(format!("{} problems in the captures", self.capture_problems));
+            notes.push(format!("{} in the captures", counted(self.capture_problems, "problem", "problems")));
         }
         if !notes.is_empty() {
             text.push('\n');

@@ -90,3 +90,28 @@ fn zero_threads_is_a_usage_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("'0'") && err.contains("--threads") && err.contains("1 or more"), "{err}");
 }
+
+/// Issue #22 (9): errors repeated their cause (`cannot decode nope.pcap: nope.pcap: …`,
+/// `cannot write X: cannot create X: No such file …: No such file …`).
+#[test]
+fn an_error_names_its_file_and_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.pcap");
+    std::fs::write(&short, b"hi\n").unwrap();
+    let missing = dir.path().join("missing.pcap");
+    let unwritable = dir.path().join("no-such-dir").join("out.pcap");
+    let runs: [&[&str]; 4] = [
+        &["decode", missing.to_str().unwrap()],
+        &["decode", short.to_str().unwrap()],
+        &["replay", missing.to_str().unwrap(), "--to", "udp://127.0.0.1:9"],
+        &["collect", "-l", "udp://127.0.0.1:0", "--duration", "1s", "--write", unwritable.to_str().unwrap()],
+    ];
+    for args in runs {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let file = dir.path().to_str().unwrap();
+        assert_eq!(err.matches(file).count(), 1, "{args:?}: {err}");
+        assert!(err.matches("(os error").count() <= 1, "{args:?}: {err}");
+    }
+}
