@@ -166,6 +166,9 @@ enum Cause {
     /// a refused client certificate, a close at its session bound, a reset): every message
     /// written on it counts as not delivered, since TCP cannot tell which of them were read.
     Rejected,
+    /// Ctrl-C or SIGTERM came while a TCP/TLS write waited on the collector: what of those
+    /// messages it read is unknown, so none of them counts as delivered.
+    Interrupted,
 }
 
 impl Cause {
@@ -178,6 +181,7 @@ impl Cause {
             Cause::UdpSend => "udp-send",
             Cause::ConnectionLost => "connection-lost",
             Cause::Rejected => "rejected-by-collector",
+            Cause::Interrupted => "interrupted-while-sending",
         }
     }
 }
@@ -702,7 +706,13 @@ impl<'a> Output<'a> {
                     }
                 });
                 match outcome {
-                    None => Sent::Stopped,
+                    None => {
+                        tally.error(Cause::Interrupted, msgs.len() as u64);
+                        log.report(Cause::Interrupted.name(), true, || {
+                            format!("stopped while sending to {to}: {} messages count as not delivered", msgs.len())
+                        });
+                        Sent::Stopped
+                    }
                     Some(Ok(())) => {
                         for (m, &r) in msgs.iter().zip(records) {
                             session.sent.add(m.len(), r);
@@ -1081,7 +1091,10 @@ pub struct SessionRow {
     pub file: Option<String>,
     pub exporter: Option<String>,
     pub collector: Option<String>,
+    /// What it is sent over (the transport of `--to`).
     pub transport: &'static str,
+    /// What it was carried over in the capture.
+    pub captured_transport: &'static str,
     /// The local address of its (latest) socket or connection.
     pub local: Option<String>,
     /// Sockets or connections opened for it.
@@ -1114,7 +1127,12 @@ impl ReplayReport {
                     .flatten(),
                 exporter: s.key.exporter.map(|a| a.to_string()),
                 collector: s.key.collector.map(|a| a.to_string()),
-                transport: s.key.transport.name(),
+                transport: match opts.to {
+                    Endpoint::Udp(_) => "UDP",
+                    Endpoint::Tcp(_) => "TCP",
+                    Endpoint::Tls(_) => "TLS",
+                },
+                captured_transport: s.key.transport.name(),
                 local: s.local.map(|a| a.to_string()),
                 connections: s.connections,
                 sent: s.sent,
@@ -1139,9 +1157,13 @@ impl ReplayReport {
         }
     }
 
-    /// Messages written on connections the collector then broke or rejected.
+    /// Messages written on connections the collector then broke or rejected, or whose write a
+    /// stop interrupted.
     pub fn undelivered(&self) -> u64 {
-        [Cause::ConnectionLost, Cause::Rejected].iter().filter_map(|c| self.errors.get(c.name())).sum()
+        [Cause::ConnectionLost, Cause::Rejected, Cause::Interrupted]
+            .iter()
+            .filter_map(|c| self.errors.get(c.name()))
+            .sum()
     }
 
     /// Writes the report: one JSON object, a YAML document, or lines and a table for people.
@@ -1166,12 +1188,23 @@ impl ReplayReport {
         );
         let mut t = Table::new();
         t.load_style(presets::NOTHING);
-        t.set_header(["EXPORTER", "COLLECTOR", "TRANSPORT", "LOCAL", "CONNECTIONS", "MESSAGES", "RECORDS", "BYTES"]);
+        t.set_header([
+            "EXPORTER",
+            "COLLECTOR",
+            "CAPTURED",
+            "TRANSPORT",
+            "LOCAL",
+            "CONNECTIONS",
+            "MESSAGES",
+            "RECORDS",
+            "BYTES",
+        ]);
         for s in &self.sessions {
             let exporter = s.exporter.clone().or_else(|| s.file.clone()).unwrap_or_else(|| "-".into());
             t.add_row([
                 exporter,
                 s.collector.clone().unwrap_or_else(|| "-".into()),
+                s.captured_transport.to_string(),
                 s.transport.to_string(),
                 s.local.clone().unwrap_or_else(|| "-".into()),
                 s.connections.to_string(),
@@ -1194,6 +1227,10 @@ impl ReplayReport {
         if !self.errors.is_empty() {
             let causes: Vec<_> = self.errors.iter().map(|(c, n)| format!("{n} {c}")).collect();
             notes.push(format!("not sent: {}", causes.join(", ")));
+        }
+        let undelivered = self.undelivered();
+        if undelivered > 0 {
+            notes.push(format!("{} not delivered", counted(undelivered, "message", "messages")));
         }
         if self.sessions_closed_at_bound > 0 {
             let closed = counted(self.sessions_closed_at_bound, "socket or connection", "sockets or connections");
