@@ -5,7 +5,6 @@
 //! are and only finished text crosses threads. The writer's queue is bounded: a slow reader of
 //! our output slows receiving down, and what the kernel then drops is counted like any drop.
 
-use crate::core::output::plural::counted;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -21,6 +20,7 @@ use crate::core::collector::{Board, CollectingProcess, CollectorConfig, Connecti
 use crate::core::ipfix::decoder::{DomainStats, RecordRef};
 use crate::core::metrics;
 use crate::core::output::json::JsonWriter;
+use crate::core::output::plural::counted;
 use crate::core::output::summary::{self, DomainRow};
 use crate::core::output::table::TablePrinter;
 use crate::core::output::{OutputFormat, yaml_item};

@@ -27,7 +27,6 @@
 //!   sessions in the order they first appear. Order within a session is exact; a message may
 //!   overtake one of another session only within its window. Nothing is allocated per message.
 
-use crate::core::output::plural::counted;
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -44,6 +43,7 @@ use crate::core::capture::{CaptureError, CaptureOptions, CaptureReader};
 use crate::core::ipfix::decoder::{Decoder, DecoderConfig, Origin, RecordRef, SessionKey, Transport, Visitor};
 use crate::core::ipfix::message::{IPFIX_HEADER_LEN, IPFIX_VERSION, NETFLOW_V9_HEADER_LEN, NETFLOW_V9_VERSION};
 use crate::core::output::OutputFormat;
+use crate::core::output::plural::counted;
 use crate::core::output::summary::write_serialized;
 use crate::core::problems::{Policy, ProblemLog};
 use crate::core::transport::{Endpoint, StreamSender, TransportError, UdpSender};
