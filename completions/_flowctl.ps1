@@ -40,7 +40,6 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('tc', 'tc', [CompletionResultType]::ParameterValue, 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
-            [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -51,8 +50,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many records')
             [CompletionResult]::new('--template-lifetime', '--template-lifetime', [CompletionResultType]::ParameterName, 'How long a template received over UDP stays valid without being re-sent (0 = forever)')
             [CompletionResult]::new('--template-wait', '--template-wait', [CompletionResultType]::ParameterName, 'How long data that arrived before its template waits for it')
-            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that format JSON output [default: the number of cores]')
-            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads that format JSON output [default: the number of cores]')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads that format JSON output, 1 or more [default: the number of cores]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads that format JSON output, 1 or more [default: the number of cores]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
@@ -71,8 +70,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;collect' {
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Stop after this many records')
             [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after this many records')
             [CompletionResult]::new('--duration', '--duration', [CompletionResultType]::ParameterName, 'Stop after this long (e.g. 30s, 5m)')
@@ -197,8 +196,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--inactive-timeout', '--inactive-timeout', [CompletionResultType]::ParameterName, 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)')
             [CompletionResult]::new('--flow-log', '--flow-log', [CompletionResultType]::ParameterName, 'Aggregate mode: write the CSV flow log here (enables flowLogger)')
             [CompletionResult]::new('--clickhouse', '--clickhouse', [CompletionResultType]::ParameterName, 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)')
-            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
-            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT')
+            [CompletionResult]::new('-l', '-l', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address')
+            [CompletionResult]::new('--listen', '--listen', [CompletionResultType]::ParameterName, 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address')
             [CompletionResult]::new('--cert-dir', '--cert-dir', [CompletionResultType]::ParameterName, 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]')
             [CompletionResult]::new('--flow-collector', '--flow-collector', [CompletionResultType]::ParameterName, 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)')
             [CompletionResult]::new('--flow-collector-format', '--flow-collector-format', [CompletionResultType]::ParameterName, 'Record format sent to the collector (flowCollector.recordFormat)')
@@ -271,7 +270,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;get;recordmetrics' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
             [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
@@ -286,10 +285,10 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;get;flowrecords' {
-            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr)')
+            [CompletionResult]::new('--server', '--server', [CompletionResultType]::ParameterName, 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT')
             [CompletionResult]::new('--srcip', '--srcip', [CompletionResultType]::ParameterName, 'Only flows from this source address')
             [CompletionResult]::new('--dstip', '--dstip', [CompletionResultType]::ParameterName, 'Only flows to this destination address')
-            [CompletionResult]::new('--proto', '--proto', [CompletionResultType]::ParameterName, 'Only flows of this IP protocol number (6 TCP, 17 UDP)')
+            [CompletionResult]::new('--proto', '--proto', [CompletionResultType]::ParameterName, 'Only flows of this IP protocol: a number or tcp, udp, sctp, icmp, icmpv6')
             [CompletionResult]::new('--srcport', '--srcport', [CompletionResultType]::ParameterName, 'Only flows from this source port')
             [CompletionResult]::new('--dstport', '--dstport', [CompletionResultType]::ParameterName, 'Only flows to this destination port')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
@@ -499,21 +498,6 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
-        'flowctl;generate-docs' {
-            [CompletionResult]::new('--out', '--out', [CompletionResultType]::ParameterName, 'Directory that receives completions/ and man/')
-            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json otherwise]')
-            [CompletionResult]::new('--log-format', '--log-format', [CompletionResultType]::ParameterName, 'Log line format on stderr')
-            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
-            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it')
-            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay')
-            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
-            break
-        }
         'flowctl;help' {
             [CompletionResult]::new('decode', 'decode', [CompletionResultType]::ParameterValue, 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files')
             [CompletionResult]::new('collect', 'collect', [CompletionResultType]::ParameterValue, 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records')
@@ -523,7 +507,6 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             [CompletionResult]::new('tc', 'tc', [CompletionResultType]::ParameterValue, 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)')
             [CompletionResult]::new('certs', 'certs', [CompletionResultType]::ParameterValue, 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)')
-            [CompletionResult]::new('generate-docs', 'generate-docs', [CompletionResultType]::ParameterValue, 'generate-docs')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -585,9 +568,6 @@ Register-ArgumentCompleter -Native -CommandName 'flowctl' -ScriptBlock {
             break
         }
         'flowctl;help;completion' {
-            break
-        }
-        'flowctl;help;generate-docs' {
             break
         }
         'flowctl;help;help' {

@@ -28,9 +28,6 @@ _flowctl() {
             flowctl,decode)
                 cmd="flowctl__subcmd__decode"
                 ;;
-            flowctl,generate-docs)
-                cmd="flowctl__subcmd__generate__subcmd__docs"
-                ;;
             flowctl,get)
                 cmd="flowctl__subcmd__get"
                 ;;
@@ -87,9 +84,6 @@ _flowctl() {
                 ;;
             flowctl__subcmd__help,decode)
                 cmd="flowctl__subcmd__help__subcmd__decode"
-                ;;
-            flowctl__subcmd__help,generate-docs)
-                cmd="flowctl__subcmd__help__subcmd__generate__subcmd__docs"
                 ;;
             flowctl__subcmd__help,get)
                 cmd="flowctl__subcmd__help__subcmd__get"
@@ -188,7 +182,7 @@ _flowctl() {
 
     case "${cmd}" in
         flowctl)
-            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version decode collect replay run get tc certs completion generate-docs help"
+            opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version decode collect replay run get tc certs completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -525,36 +519,6 @@ _flowctl() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        flowctl__subcmd__generate__subcmd__docs)
-            opts="-o -v -q -h -V --out --output --verbose --quiet --log-format --help --version"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --out)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                --output)
-                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                -o)
-                    COMPREPLY=($(compgen -W "table wide json yaml" -- "${cur}"))
-                    return 0
-                    ;;
-                --log-format)
-                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         flowctl__subcmd__get)
             opts="-o -v -q -h -V --output --verbose --quiet --log-format --help --version recordmetrics flowrecords help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -718,7 +682,7 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__help)
-            opts="decode collect replay run get tc certs completion generate-docs help"
+            opts="decode collect replay run get tc certs completion help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -788,20 +752,6 @@ _flowctl() {
             return 0
             ;;
         flowctl__subcmd__help__subcmd__decode)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        flowctl__subcmd__help__subcmd__generate__subcmd__docs)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -37,7 +37,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand tc 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-            cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;decode'= {
@@ -47,8 +46,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --count 'Stop after this many records'
             cand --template-lifetime 'How long a template received over UDP stays valid without being re-sent (0 = forever)'
             cand --template-wait 'How long data that arrived before its template waits for it'
-            cand -j 'Threads that format JSON output [default: the number of cores]'
-            cand --threads 'Threads that format JSON output [default: the number of cores]'
+            cand -j 'Threads that format JSON output, 1 or more [default: the number of cores]'
+            cand --threads 'Threads that format JSON output, 1 or more [default: the number of cores]'
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'
@@ -66,8 +65,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --version 'Print version'
         }
         &'flowctl;collect'= {
-            cand -l 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
-            cand --listen 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
+            cand -l 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
+            cand --listen 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]'
             cand -n 'Stop after this many records'
             cand --count 'Stop after this many records'
             cand --duration 'Stop after this long (e.g. 30s, 5m)'
@@ -188,8 +187,8 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --inactive-timeout 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)'
             cand --flow-log 'Aggregate mode: write the CSV flow log here (enables flowLogger)'
             cand --clickhouse 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)'
-            cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
-            cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT'
+            cand -l 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address'
+            cand --listen 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address'
             cand --cert-dir 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]'
             cand --flow-collector 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)'
             cand --flow-collector-format 'Record format sent to the collector (flowCollector.recordFormat)'
@@ -256,7 +255,7 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;get;recordmetrics'= {
-            cand --server 'The aggregator''s API (its --metrics-addr)'
+            cand --server 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT'
             cand -o 'Output format [default: table on a terminal, json otherwise]'
             cand --output 'Output format [default: table on a terminal, json otherwise]'
             cand --log-format 'Log line format on stderr'
@@ -270,10 +269,10 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand --version 'Print version'
         }
         &'flowctl;get;flowrecords'= {
-            cand --server 'The aggregator''s API (its --metrics-addr)'
+            cand --server 'The aggregator''s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT'
             cand --srcip 'Only flows from this source address'
             cand --dstip 'Only flows to this destination address'
-            cand --proto 'Only flows of this IP protocol number (6 TCP, 17 UDP)'
+            cand --proto 'Only flows of this IP protocol: a number or tcp, udp, sctp, icmp, icmpv6'
             cand --srcport 'Only flows from this source port'
             cand --dstport 'Only flows to this destination port'
             cand -o 'Output format [default: table on a terminal, json otherwise]'
@@ -461,20 +460,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
-        &'flowctl;generate-docs'= {
-            cand --out 'Directory that receives completions/ and man/'
-            cand -o 'Output format [default: table on a terminal, json otherwise]'
-            cand --output 'Output format [default: table on a terminal, json otherwise]'
-            cand --log-format 'Log line format on stderr'
-            cand -v 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-            cand --verbose 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-            cand -q 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
-            cand --quiet 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
-            cand -h 'Print help (see more with ''--help'')'
-            cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
-        }
         &'flowctl;help'= {
             cand decode 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
             cand collect 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
@@ -484,7 +469,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
             cand tc 'Mirror or redirect Pods'' traffic to a port or a tunnel (Antrea TrafficControl)'
             cand certs 'Make TLS certificates for IPFIX over TLS (a CA, the collector''s, the exporters'')'
             cand completion 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-            cand generate-docs 'generate-docs'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowctl;help;decode'= {
@@ -529,8 +513,6 @@ set edit:completion:arg-completer[flowctl] = {|@words|
         &'flowctl;help;certs;create'= {
         }
         &'flowctl;help;completion'= {
-        }
-        &'flowctl;help;generate-docs'= {
         }
         &'flowctl;help;help'= {
         }

@@ -42,13 +42,12 @@ complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "get" -d 'Query a ru
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "generate-docs"
 complete -c flowctl -n "__fish_flowctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s p -l port -d 'UDP/TCP port that carries IPFIX or NetFlow (repeatable; replaces the defaults 4739, 4740, 2055, 9995, 9996)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s n -l count -d 'Stop after this many records' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent (0 = forever)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-wait -d 'How long data that arrived before its template waits for it' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s j -l threads -d 'Threads that format JSON output [default: the number of cores]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s j -l threads -d 'Threads that format JSON output, 1 or more [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -63,7 +62,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s v -l verbose 
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s l -l listen -d 'Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable) [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s l -l listen -d 'Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s n -l count -d 'Stop after this many records' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l duration -d 'Stop after this long (e.g. 30s, 5m)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s w -l write -d 'Also write every message received into this pcap file (UDP datagrams and TCP segments with the real addresses), which `decode` and `replay` read back' -r -F
@@ -170,7 +169,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l inactive-timeout -d 'Aggregate mode: forget a flow with no record for this long (inactiveFlowRecordTimeout)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-log -d 'Aggregate mode: write the CSV flow log here (enables flowLogger)' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l clickhouse -d 'Aggregate mode: insert rows into ClickHouse at this URL, http://HOST:8123 (enables clickHouse; credentials from CH_USERNAME / CH_PASSWORD)' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s l -l listen -d 'Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s l -l listen -d 'Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l cert-dir -d 'Where the self-signed CA, server and client certificates are made when TLS is on and no --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own, created with mode 0700 [default: $STATE_DIRECTORY/certs, or /var/lib/flowctl/certs as root, else $XDG_RUNTIME_DIR/flowctl]' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector -d 'The downstream collector, HOST:PORT[:tcp|udp|tls] or a URL (enables flowCollector)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l flow-collector-format -d 'Record format sent to the collector (flowCollector.recordFormat)' -r -f -a "ipfix\t''
@@ -225,7 +224,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "flowrecords" -d 'The flows an aggregator in aggregate mode tracks, as it would export them now (antctl get flowrecords)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l server -d 'The aggregator\'s API (its --metrics-addr)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l server -d 'The aggregator\'s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
@@ -236,10 +235,10 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l server -d 'The aggregator\'s API (its --metrics-addr)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l server -d 'The aggregator\'s API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l srcip -d 'Only flows from this source address' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l dstip -d 'Only flows to this destination address' -r
-complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l proto -d 'Only flows of this IP protocol number (6 TCP, 17 UDP)' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l proto -d 'Only flows of this IP protocol: a number or tcp, udp, sctp, icmp, icmpv6' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l srcport -d 'Only flows from this source port' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l dstport -d 'Only flows to this destination port' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
@@ -374,27 +373,15 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s v -l verb
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l out -d 'Directory that receives completions/ and man/' -r -F
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
-wide\t'Aligned columns with every field'
-json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
-json\t''"
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s q -l quiet -d 'No announcements (where services listen and export) and no status line on stderr; warnings and errors stay'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand generate-docs" -s V -l version -d 'Print version'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "get" -d 'Query a running aggregator'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "generate-docs"
-complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "decode" -d 'Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "collect" -d 'Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "replay" -d 'Send the IPFIX and NetFlow v9 messages of captures to a collector, at a chosen pace'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "run" -d 'Run a service of the flow-visibility pipeline'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "get" -d 'Query a running aggregator'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "tc" -d 'Mirror or redirect Pods\' traffic to a port or a tunnel (Antrea TrafficControl)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "certs" -d 'Make TLS certificates for IPFIX over TLS (a CA, the collector\'s, the exporters\')'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "completion" -d 'Print a shell completion script (e.g. `source <(flowctl completion bash)`)'
+complete -c flowctl -n "__fish_flowctl_using_subcommand help; and not __fish_seen_subcommand_from decode collect replay run get tc certs completion help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "agent" -d 'Run the Flow Exporter: conntrack → connection store → IPFIX flow records'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from run" -f -a "aggregator" -d 'Run the Flow Aggregator: correlate the source- and destination-Node records of each connection (aggregate mode), or forward every record with its exporter\'s identity (proxy mode)'
 complete -c flowctl -n "__fish_flowctl_using_subcommand help; and __fish_seen_subcommand_from get" -f -a "recordmetrics" -d 'Records received, exported and dropped, and exporters connected (antctl get recordmetrics)'

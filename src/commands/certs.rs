@@ -24,13 +24,12 @@ pub enum CertsCommand {
 
 /// Create a CA (or sign with the one in DIR), a server certificate and client certificates
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Examples:\n  flowctl certs create --server collector.example,10.96.0.10 --client node-1,node-2\n  \
-                  flowctl certs create --out pki --client node-3   # signed with pki/ca.crt, pki/ca.key\n\n\
+#[command(after_help = "Examples:\n  flowctl certs create --server collector.example --client node-1,node-2\n  \
+                  flowctl certs create --out pki --client node-3\n\n\
+                  With --out pki and pki/ca.crt, pki/ca.key there, new certificates are signed by that CA.\n\
                   Keys are ECDSA P-256, written with mode 0600, certificates with mode 0644, whatever the umask.\n\
                   Symbolic links are never followed, and files or a directory owned by another user or\n\
-                  writable by others are refused."
-)]
+                  writable by others are refused.")]
 pub struct CreateArgs {
     /// Directory for the files (created with mode 0700 if missing; one that exists must be ours
     /// and not writable by others)

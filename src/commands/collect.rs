@@ -7,25 +7,25 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 
-use super::listen::ListenerArgs;
+use super::listen::{ListenAddress, ListenerArgs, endpoints, listen_address};
 use super::{ExitStatus, GlobalArgs, StatusArgs};
 use crate::core::collect::{self, CollectOptions};
 use crate::core::collector::CollectorConfig;
 use crate::core::ipfix::DecoderConfig;
-use crate::core::transport::Endpoint;
 
 /// Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  flowctl collect\n  flowctl collect -l udp://0.0.0.0:2055 -o json | jq .fields\n  \
-                        flowctl collect -l tls://0.0.0.0:4740 --tls-cert server.crt --tls-key server.key --tls-client-ca ca.crt\n  \
+                        flowctl collect -l tls://:4740 --tls-cert server.crt --tls-key server.key\n  \
                         flowctl collect --stats --duration 1m --write received.pcap"
 )]
 pub struct CollectArgs {
-    /// Where to listen: udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (repeatable)
+    /// Where to listen (repeatable): PORT, HOST:PORT, HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO
+    /// udp, tcp or tls; without PROTO both UDP and TCP, and a bare PORT on every IPv4 address
     /// [default: udp://0.0.0.0:4739 and tcp://0.0.0.0:4739]
-    #[arg(short, long = "listen", value_name = "URL")]
-    pub listen: Vec<Endpoint>,
+    #[arg(short, long = "listen", value_name = "ADDR", value_parser = listen_address)]
+    pub listen: Vec<ListenAddress>,
 
     /// Stop after this many records
     #[arg(short = 'n', long, value_name = "N")]
@@ -69,7 +69,7 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = CollectOptions {
         collector: CollectorConfig {
-            listen: if args.listen.is_empty() { defaults.listen } else { args.listen },
+            listen: if args.listen.is_empty() { defaults.listen } else { endpoints(args.listen) },
             tls: args.listener.server_tls(),
             udp: args.listener.udp(),
             decoder: DecoderConfig {

@@ -1,9 +1,10 @@
 //! `flowctl completion <shell>`: prints a shell completion script.
 
-use clap::{Args, CommandFactory};
+use clap::Args;
 use clap_complete::Shell;
 
-use super::{Cli, ExitStatus};
+use super::ExitStatus;
+use super::docs::completion_command;
 
 /// Print a shell completion script (e.g. `source <(flowctl completion bash)`)
 #[derive(Debug, Args)]
@@ -15,6 +16,6 @@ pub struct CompletionArgs {
 
 pub fn run(args: CompletionArgs) -> anyhow::Result<ExitStatus> {
     let mut out = std::io::stdout().lock();
-    clap_complete::generate(args.shell, &mut Cli::command(), "flowctl", &mut out);
+    clap_complete::generate(args.shell, &mut completion_command(), "flowctl", &mut out);
     Ok(ExitStatus::Success)
 }

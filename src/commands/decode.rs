@@ -55,9 +55,16 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub no_progress: bool,
 
-    /// Threads that format JSON output [default: the number of cores]
-    #[arg(short = 'j', long, value_name = "N")]
+    /// Threads that format JSON output, 1 or more [default: the number of cores]
+    #[arg(short = 'j', long, value_name = "N", value_parser = threads)]
     pub threads: Option<usize>,
+}
+
+fn threads(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("expected a number of threads, 1 or more, found '{s}'")),
+    }
 }
 
 pub fn run(args: DecodeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {

@@ -38,11 +38,25 @@ pub fn generate(root: &Path) -> anyhow::Result<()> {
         (Shell::Elvish, "flowctl.elv"),
     ] {
         let mut buf = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "flowctl", &mut buf);
+        clap_complete::generate(shell, &mut completion_command(), "flowctl", &mut buf);
         let path = completions.join(file);
         fs::write(&path, buf).with_context(|| format!("writing {}", path.display()))?;
     }
     clap_mangen::generate_to(Cli::command(), &man)
         .with_context(|| format!("writing man pages to {}", man.display()))?;
     Ok(())
+}
+
+/// The command line that completion scripts offer: clap_complete lists hidden subcommands
+/// (`generate-docs`) with the rest, so they are left out of a copy of it.
+pub fn completion_command() -> clap::Command {
+    let full = Cli::command();
+    let mut visible = clap::Command::new("flowctl")
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
+        .propagate_version(full.is_propagate_version_set());
+    if let Some(about) = full.get_about() {
+        visible = visible.about(about.clone());
+    }
+    visible.version(env!("CARGO_PKG_VERSION"))
 }

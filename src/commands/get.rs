@@ -1,12 +1,12 @@
 //! `flowctl get`: query a running aggregator, as `antctl get` does.
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use super::{ExitStatus, GlobalArgs};
 use std::net::IpAddr;
 
 use crate::core::aggregator::RecordMetrics;
+use crate::core::aggregator::client;
 use crate::core::aggregator::records::{self, RecordQuery};
 use crate::core::output::OutputFormat;
 use crate::core::output::table::plain;
@@ -41,8 +41,8 @@ pub struct FlowRecordsArgs {
     /// Only flows to this destination address
     #[arg(long, value_name = "IP")]
     pub dstip: Option<IpAddr>,
-    /// Only flows of this IP protocol number (6 TCP, 17 UDP)
-    #[arg(long, value_name = "N")]
+    /// Only flows of this IP protocol: a number or tcp, udp, sctp, icmp, icmpv6
+    #[arg(long, value_name = "PROTO", value_parser = records::parse_protocol)]
     pub proto: Option<u8>,
     /// Only flows from this source port
     #[arg(long, value_name = "N")]
@@ -54,18 +54,14 @@ pub struct FlowRecordsArgs {
 
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// The aggregator's API (its --metrics-addr)
+    /// The aggregator's API (its --metrics-addr): a URL, or HOST:PORT for http://HOST:PORT
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:10348")]
     pub server: String,
 }
 
 pub fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match args.what {
-        What::Recordmetrics(server) => {
-            let url = format!("{}/recordmetrics", server.server.trim_end_matches('/'));
-            let metrics: RecordMetrics = fetch(&url, "record metrics")?;
-            print(&metrics, global.output_format())?;
-        }
+        What::Recordmetrics(server) => print(&client::record_metrics(&server.server)?, global.output_format())?,
         What::Flowrecords(a) => {
             let query = RecordQuery {
                 source: a.srcip,
@@ -74,33 +70,18 @@ pub fn run(args: GetArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
                 source_port: a.srcport,
                 destination_port: a.dstport,
             };
-            let url = format!("{}/flowrecords?{}", a.server.server.trim_end_matches('/'), query.to_query_string());
-            let flows: Vec<serde_json::Value> = fetch(&url, "flow records")?;
-            print_records(&flows, global.output_format())?;
+            print_records(&client::flow_records(&a.server.server, &query)?, global.output_format())?;
         }
     }
     Ok(ExitStatus::Success)
-}
-
-fn fetch<T: serde::de::DeserializeOwned>(url: &str, what: &str) -> anyhow::Result<T> {
-    let runtime =
-        tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")?;
-    runtime.block_on(async {
-        let response = reqwest::get(url).await.with_context(|| format!("cannot reach {url}"))?;
-        let status = response.status();
-        if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            anyhow::bail!("{url} answered {status}: {}", text.trim());
-        }
-        response.json().await.with_context(|| format!("{url} did not answer with {what}"))
-    })
 }
 
 fn print_records(flows: &[serde_json::Value], format: OutputFormat) -> anyhow::Result<()> {
     let text = match format {
         OutputFormat::Json => serde_json::to_string_pretty(flows)? + "\n",
         OutputFormat::Yaml => serde_saphyr::to_string(&flows)?,
-        OutputFormat::Table | OutputFormat::Wide => plain(records::COLUMNS, flows.iter().map(records::row)),
+        OutputFormat::Table => plain(records::COLUMNS, flows.iter().map(records::row)),
+        OutputFormat::Wide => plain(records::WIDE_COLUMNS, flows.iter().map(records::wide_row)),
     };
     use std::io::Write;
     std::io::stdout().write_all(text.as_bytes())?;

@@ -7,7 +7,21 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::core::collector::{ConnectionLimits, DEFAULT_LABEL_SETS};
-use crate::core::transport::{HandshakeLimits, ServerTls, UdpConfig};
+use crate::core::transport::{Endpoint, HandshakeLimits, ServerTls, UdpConfig};
+
+/// One `-l/--listen` value: the one or two listeners it stands for (`HOST:PORT` is UDP and TCP).
+#[derive(Clone, Debug)]
+pub struct ListenAddress(pub Vec<Endpoint>);
+
+/// Parses `-l/--listen`.
+pub fn listen_address(s: &str) -> Result<ListenAddress, String> {
+    Endpoint::parse_listen(s).map(ListenAddress).map_err(|e| e.to_string())
+}
+
+/// All the listeners the `-l/--listen` values stand for, in order.
+pub fn endpoints(listen: Vec<ListenAddress>) -> Vec<Endpoint> {
+    listen.into_iter().flat_map(|l| l.0).collect()
+}
 
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Listening")]

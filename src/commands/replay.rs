@@ -19,8 +19,8 @@ use crate::core::transport::{ClientTls, Endpoint, client_config};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  flowctl replay capture.pcap --to udp://127.0.0.1:4739\n  \
                   flowctl replay --to 10.0.0.5:4739:tcp --rate 50000 router-*.pcap\n  \
-                  flowctl replay --to tls://collector.example:4740 --tls-ca ca.crt --speed 10 capture.pcapng\n  \
-                  flowctl replay --to udp://127.0.0.1:4739 --loop 0 --rewrite-sequence bench.pcap\n\n\
+                  flowctl replay --to tls://collector.example:4740 --tls-ca ca.crt c.pcapng\n  \
+                  flowctl replay --to udp://127.0.0.1:4739 --loop 0 --rewrite-sequence b.pcap\n\n\
                   Each transport session of the captures gets its own socket or connection, so the collector \
                   scopes templates as it did for the original exporters. The report goes to stderr, or to \
                   stdout as one object with -o json or -o yaml.")]

@@ -28,7 +28,7 @@ pub enum TcCommand {
     #[command(after_help = "Examples:\n  flowctl tc apply -f mirror.yaml --kubeconfig ~/.kube/config\n  \
                             flowctl tc apply -f mirror.yaml --dry-run\n  \
                             flowctl tc apply --local -f mirror.yaml --pods pods.yaml\n  \
-                            cat mirror.yaml | flowctl tc apply --local -f -")]
+                            flowctl tc apply --local -f - < mirror.yaml")]
     Apply(ApplyArgs),
     /// List TrafficControls (NAME, DIRECTION, ACTION, TARGET, AGE)
     #[command(after_help = "Examples:\n  flowctl tc get\n  flowctl tc get mirror-web -o yaml\n  \

@@ -21,6 +21,7 @@ use crate::core::collector::{Board, CollectingProcess, CollectorConfig, Connecti
 use crate::core::ipfix::decoder::{DomainStats, RecordRef};
 use crate::core::metrics;
 use crate::core::output::json::JsonWriter;
+use crate::core::output::plural::counted;
 use crate::core::output::summary::{self, DomainRow};
 use crate::core::output::table::TablePrinter;
 use crate::core::output::{OutputFormat, yaml_item};
@@ -198,23 +199,23 @@ impl CollectSummary {
                 let mut text = summary::domain_table(&self.domains, &self.totals, format == OutputFormat::Wide);
                 let c = &self.connections;
                 text.push_str(&format!(
-                    "\n{} datagrams, {} dropped by the kernel (receive buffer full); {} TCP/TLS connections \
-                     ({} TLS handshakes failed, {} refused and {} dropped at the handshake bounds, {} streams broken, \
+                    "\n{}, {} dropped by the kernel (receive buffer full); {} \
+                     ({} failed, {} refused and {} dropped at the handshake bounds, {}, \
                      {} closed on protocol errors, {} closed silent, {} closed idle, {} evicted, {} refused); \
-                     {} messages refused at the session bound\n",
-                    self.datagrams,
+                     {} refused at the session bound\n",
+                    counted(self.datagrams, "datagram", "datagrams"),
                     self.kernel_drops,
-                    c.accepted,
-                    c.handshake_failures,
+                    counted(c.accepted, "TCP/TLS connection", "TCP/TLS connections"),
+                    counted(c.handshake_failures, "TLS handshake", "TLS handshakes"),
                     c.handshakes_refused,
                     c.handshakes_dropped,
-                    c.framing_errors,
+                    counted(c.framing_errors, "stream broken", "streams broken"),
                     c.protocol_errors,
                     c.closed_silent,
                     c.closed_idle,
                     c.evicted,
                     c.refused,
-                    self.refused_messages,
+                    counted(self.refused_messages, "message", "messages"),
                 ));
                 if c.undrained > 0 {
                     text.push_str(&format!(

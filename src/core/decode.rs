@@ -16,6 +16,7 @@ use crate::core::ipfix::decoder::{
     Decoder, DecoderConfig, DomainStats, Origin, RecordRef, SessionKey, Transport, Visitor,
 };
 use crate::core::ipfix::error::DecodeError;
+use crate::core::output::plural::counted;
 use crate::core::output::summary::{self, DomainRow};
 use crate::core::output::{OutputFormat, RecordPrinter};
 use crate::core::problems::{Policy, ProblemLog};
@@ -92,10 +93,15 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
     let mut report = DecodeReport::default();
     let mut printer = RecordPrinter::new(opts.format, out, true).with_workers(opts.workers);
     let mut files = Vec::new();
+    // One bar over every file: sizes up front, so the total and the ETA are of the whole run.
+    let total: u64 = opts.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let mut progress = progress_bar(opts.progress, total).map(FilesProgress::new);
     for (index, path) in opts.files.iter().enumerate() {
-        let mut reader =
-            CaptureReader::open(path, &opts.capture).with_context(|| format!("cannot decode {}", path.display()))?;
-        let progress = progress_bar(opts.progress, reader.total_bytes());
+        // Capture errors name the file and the offset already.
+        let mut reader = CaptureReader::open(path, &opts.capture)?;
+        if let Some(p) = &mut progress {
+            p.start_file(path);
+        }
         let mut sink = Sink {
             printer: if opts.stats { None } else { Some(&mut printer) },
             log: &mut log,
@@ -120,7 +126,7 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
                     }
                 }
                 Err(e) if e.is_fatal() => {
-                    return Err(e).with_context(|| format!("cannot decode {}", path.display()));
+                    return Err(e.into());
                 }
                 Err(e) => {
                     sink.problems += 1;
@@ -129,13 +135,13 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
             }
             messages += 1;
             if messages.is_multiple_of(4096)
-                && let Some(pb) = &progress
+                && let Some(p) = &progress
             {
-                pb.set_position(reader.bytes_consumed());
+                p.at(reader.bytes_consumed());
             }
         }
-        if let Some(pb) = progress {
-            pb.finish_and_clear();
+        if let Some(p) = &mut progress {
+            p.end_file(reader.total_bytes().unwrap_or_else(|| reader.bytes_consumed()));
         }
         if !sink.done() || opts.stats {
             decoder.finish(&mut sink);
@@ -150,6 +156,9 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
             break;
         }
     }
+    if let Some(p) = progress {
+        p.bar.finish_and_clear();
+    }
     log.summarize();
     if opts.stats {
         let summary = Summary::new(&decoder, &files);
@@ -162,18 +171,45 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
     Ok(report)
 }
 
-fn progress_bar(wanted: bool, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+fn progress_bar(wanted: bool, total: u64) -> Option<indicatif::ProgressBar> {
     const WORTH_IT: u64 = 16 << 20;
-    let total = total.filter(|&t| t >= WORTH_IT)?;
-    if !wanted || !std::io::stderr().is_terminal() {
+    if total < WORTH_IT || !wanted || !std::io::stderr().is_terminal() {
         return None;
     }
     let pb = indicatif::ProgressBar::new(total);
     let style =
-        indicatif::ProgressStyle::with_template("{spinner} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     pb.set_style(style);
     Some(pb)
+}
+
+/// The progress of a run over several files on one bar, named by the file being read.
+struct FilesProgress {
+    bar: indicatif::ProgressBar,
+    /// Bytes of the files already read.
+    done: u64,
+}
+
+impl FilesProgress {
+    fn new(bar: indicatif::ProgressBar) -> Self {
+        FilesProgress { bar, done: 0 }
+    }
+
+    fn start_file(&mut self, path: &Path) {
+        self.bar.set_message(path.display().to_string());
+        self.bar.set_position(self.done);
+    }
+
+    /// `consumed` bytes of the current file are read.
+    fn at(&self, consumed: u64) {
+        self.bar.set_position(self.done + consumed);
+    }
+
+    fn end_file(&mut self, size: u64) {
+        self.done += size;
+        self.bar.set_position(self.done);
+    }
 }
 
 /// The `--stats` summary: per file, exporter and observation domain, plus the capture counters.
@@ -220,30 +256,54 @@ impl Summary {
         for f in &self.files {
             let c = &f.capture;
             text.push_str(&format!(
-                "\n{}: {} frames, {} IPFIX/NetFlow messages ({} UDP, {} TCP, {} file), {} other packets",
+                "\n{}: {}, {} ({} UDP, {} TCP, {} file), {}",
                 f.file,
-                c.frames,
-                c.udp_messages + c.tcp_messages + c.file_messages,
+                counted(c.frames, "frame", "frames"),
+                counted(
+                    c.udp_messages + c.tcp_messages + c.file_messages,
+                    "IPFIX/NetFlow message",
+                    "IPFIX/NetFlow messages"
+                ),
                 c.udp_messages,
                 c.tcp_messages,
                 c.file_messages,
-                c.non_ipfix_packets + c.non_ip_frames,
+                counted(c.non_ipfix_packets + c.non_ip_frames, "other packet", "other packets"),
             ));
             let damage = [
-                (c.corrupt_records, "corrupt records"),
-                (c.truncated, "truncated"),
-                (c.fragments_dropped, "IP datagrams not reassembled"),
-                (c.tcp_gaps, "TCP gaps"),
-                (c.tcp_resyncs, "TCP resyncs"),
-                (c.tcp_bytes_skipped, "TCP bytes skipped"),
+                (c.corrupt_records, "corrupt record", "corrupt records"),
+                (c.truncated, "truncated", "truncated"),
+                (c.fragments_dropped, "IP datagram not reassembled", "IP datagrams not reassembled"),
+                (c.tcp_gaps, "TCP gap", "TCP gaps"),
+                (c.tcp_resyncs, "TCP resync", "TCP resyncs"),
+                (c.tcp_bytes_skipped, "TCP byte skipped", "TCP bytes skipped"),
             ];
-            for (n, what) in damage {
+            for (n, one, many) in damage {
                 if n > 0 {
-                    text.push_str(&format!(", {n} {what}"));
+                    text.push_str(&format!(", {}", counted(n, one, many)));
                 }
             }
             text.push('\n');
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue #22 (9): the bar started again for every file without naming it. One bar goes on
+    /// over all files and names the one being read.
+    #[test]
+    fn one_bar_over_all_files_names_the_current_one() {
+        let mut p = super::FilesProgress::new(indicatif::ProgressBar::hidden());
+        p.bar.set_length(300);
+        p.start_file(std::path::Path::new("a.pcap"));
+        p.at(60);
+        assert_eq!((p.bar.position(), p.bar.message()), (60, "a.pcap".into()));
+        p.end_file(100);
+        p.start_file(std::path::Path::new("b.pcap"));
+        p.at(50);
+        assert_eq!((p.bar.position(), p.bar.message()), (150, "b.pcap".into()));
+        p.end_file(200);
+        assert_eq!(p.bar.position(), 300);
     }
 }

@@ -43,6 +43,7 @@ use crate::core::capture::{CaptureError, CaptureOptions, CaptureReader};
 use crate::core::ipfix::decoder::{Decoder, DecoderConfig, Origin, RecordRef, SessionKey, Transport, Visitor};
 use crate::core::ipfix::message::{IPFIX_HEADER_LEN, IPFIX_VERSION, NETFLOW_V9_HEADER_LEN, NETFLOW_V9_VERSION};
 use crate::core::output::OutputFormat;
+use crate::core::output::plural::counted;
 use crate::core::output::summary::write_serialized;
 use crate::core::problems::{Policy, ProblemLog};
 use crate::core::transport::{Endpoint, StreamSender, TransportError, UdpSender};
@@ -165,6 +166,9 @@ enum Cause {
     /// a refused client certificate, a close at its session bound, a reset): every message
     /// written on it counts as not delivered, since TCP cannot tell which of them were read.
     Rejected,
+    /// Ctrl-C or SIGTERM came while a TCP/TLS write waited on the collector: what of those
+    /// messages it read is unknown, so none of them counts as delivered.
+    Interrupted,
 }
 
 impl Cause {
@@ -177,6 +181,7 @@ impl Cause {
             Cause::UdpSend => "udp-send",
             Cause::ConnectionLost => "connection-lost",
             Cause::Rejected => "rejected-by-collector",
+            Cause::Interrupted => "interrupted-while-sending",
         }
     }
 }
@@ -701,7 +706,13 @@ impl<'a> Output<'a> {
                     }
                 });
                 match outcome {
-                    None => Sent::Stopped,
+                    None => {
+                        tally.error(Cause::Interrupted, msgs.len() as u64);
+                        log.report(Cause::Interrupted.name(), true, || {
+                            format!("stopped while sending to {to}: {} messages count as not delivered", msgs.len())
+                        });
+                        Sent::Stopped
+                    }
                     Some(Ok(())) => {
                         for (m, &r) in msgs.iter().zip(records) {
                             session.sent.add(m.len(), r);
@@ -1080,7 +1091,10 @@ pub struct SessionRow {
     pub file: Option<String>,
     pub exporter: Option<String>,
     pub collector: Option<String>,
+    /// What it is sent over (the transport of `--to`).
     pub transport: &'static str,
+    /// What it was carried over in the capture.
+    pub captured_transport: &'static str,
     /// The local address of its (latest) socket or connection.
     pub local: Option<String>,
     /// Sockets or connections opened for it.
@@ -1113,7 +1127,12 @@ impl ReplayReport {
                     .flatten(),
                 exporter: s.key.exporter.map(|a| a.to_string()),
                 collector: s.key.collector.map(|a| a.to_string()),
-                transport: s.key.transport.name(),
+                transport: match opts.to {
+                    Endpoint::Udp(_) => "UDP",
+                    Endpoint::Tcp(_) => "TCP",
+                    Endpoint::Tls(_) => "TLS",
+                },
+                captured_transport: s.key.transport.name(),
                 local: s.local.map(|a| a.to_string()),
                 connections: s.connections,
                 sent: s.sent,
@@ -1138,9 +1157,13 @@ impl ReplayReport {
         }
     }
 
-    /// Messages written on connections the collector then broke or rejected.
+    /// Messages written on connections the collector then broke or rejected, or whose write a
+    /// stop interrupted.
     pub fn undelivered(&self) -> u64 {
-        [Cause::ConnectionLost, Cause::Rejected].iter().filter_map(|c| self.errors.get(c.name())).sum()
+        [Cause::ConnectionLost, Cause::Rejected, Cause::Interrupted]
+            .iter()
+            .filter_map(|c| self.errors.get(c.name()))
+            .sum()
     }
 
     /// Writes the report: one JSON object, a YAML document, or lines and a table for people.
@@ -1154,10 +1177,10 @@ impl ReplayReport {
     fn text(&self) -> String {
         use comfy_table::{Table, presets};
         let mut text = format!(
-            "sent {} messages ({} records, {} bytes) to {} in {:.3} s: {:.0} messages/s, {:.0} records/s\n",
-            self.messages,
-            self.records,
-            self.bytes,
+            "sent {} ({}, {}) to {} in {:.3} s: {:.0} messages/s, {:.0} records/s\n",
+            counted(self.messages, "message", "messages"),
+            counted(self.records, "record", "records"),
+            counted(self.bytes, "byte", "bytes"),
             self.to,
             self.elapsed_secs,
             self.messages_per_sec,
@@ -1165,12 +1188,23 @@ impl ReplayReport {
         );
         let mut t = Table::new();
         t.load_style(presets::NOTHING);
-        t.set_header(["EXPORTER", "COLLECTOR", "TRANSPORT", "LOCAL", "CONNECTIONS", "MESSAGES", "RECORDS", "BYTES"]);
+        t.set_header([
+            "EXPORTER",
+            "COLLECTOR",
+            "CAPTURED",
+            "TRANSPORT",
+            "LOCAL",
+            "CONNECTIONS",
+            "MESSAGES",
+            "RECORDS",
+            "BYTES",
+        ]);
         for s in &self.sessions {
             let exporter = s.exporter.clone().or_else(|| s.file.clone()).unwrap_or_else(|| "-".into());
             t.add_row([
                 exporter,
                 s.collector.clone().unwrap_or_else(|| "-".into()),
+                s.captured_transport.to_string(),
                 s.transport.to_string(),
                 s.local.clone().unwrap_or_else(|| "-".into()),
                 s.connections.to_string(),
@@ -1186,22 +1220,28 @@ impl ReplayReport {
         }
         let mut notes = Vec::new();
         if self.interrupted {
-            notes.push(format!("stopped after {} full passes", self.passes));
+            notes.push(format!("stopped after {}", counted(self.passes, "full pass", "full passes")));
         } else if self.passes != 1 {
-            notes.push(format!("{} passes", self.passes));
+            notes.push(counted(self.passes, "pass", "passes"));
         }
         if !self.errors.is_empty() {
             let causes: Vec<_> = self.errors.iter().map(|(c, n)| format!("{n} {c}")).collect();
             notes.push(format!("not sent: {}", causes.join(", ")));
         }
+        let undelivered = self.undelivered();
+        if undelivered > 0 {
+            notes.push(format!("{} not delivered", counted(undelivered, "message", "messages")));
+        }
         if self.sessions_closed_at_bound > 0 {
-            notes.push(format!("{} sockets or connections closed at the session bound", self.sessions_closed_at_bound));
+            let closed = counted(self.sessions_closed_at_bound, "socket or connection", "sockets or connections");
+            notes.push(format!("{closed} closed at the session bound"));
         }
         if self.trimmed_messages > 0 {
-            notes.push(format!("{} messages sent up to their header's Length", self.trimmed_messages));
+            let trimmed = counted(self.trimmed_messages, "message", "messages");
+            notes.push(format!("{trimmed} sent up to the header's Length"));
         }
         if self.capture_problems > 0 {
-            notes.push(format!("{} problems in the captures", self.capture_problems));
+            notes.push(format!("{} in the captures", counted(self.capture_problems, "problem", "problems")));
         }
         if !notes.is_empty() {
             text.push('\n');

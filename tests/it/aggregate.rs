@@ -335,6 +335,22 @@ async fn two_nodes_halves_become_one_correlated_record_per_connection_in_ipfix_t
         lines[1],
         ["10.10.0.13", "10.10.1.7", "40003", "8080", "6", "client-3", "frontend-0", "shop", "web", "web/frontend:http"]
     );
+    // Issue #22 (6): `--proto tcp` was refused, and `-o wide` printed the table's columns.
+    let by_name = get_json(&["get", "flowrecords", "--server", &server, "--srcport", "40003", "--proto", "tcp"]);
+    assert_eq!(by_name.as_array().unwrap().len(), 1);
+    let none = get_json(&["get", "flowrecords", "--server", &server, "--srcport", "40003", "--proto", "udp"]);
+    assert_eq!(none.as_array().unwrap().len(), 0);
+    let wide = flowctl()
+        .args(["get", "flowrecords", "--server", &server, "--srcport", "40003", "-o", "wide"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(wide.stdout).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[..10], lines[0][..], "wide starts with the table's columns");
+    for column in ["SRC_NODE", "DST_NODE", "PACKETS", "BYTES", "REV_BYTES"] {
+        assert!(header.contains(&column), "{header:?}");
+    }
+    assert!(text.lines().nth(1).unwrap().contains("40000"), "the flow's octetTotalCount: {text}");
     let bad = flowctl().args(["get", "flowrecords", "--server", &server]).arg("--srcip").arg("nope").output().unwrap();
     assert_eq!(bad.status.code(), Some(2), "a bad address is a usage error");
 
@@ -584,4 +600,31 @@ fn aggregator_says_where_it_listens_where_its_api_is_and_which_certificates_it_m
     let ca = certs.join("ca.crt");
     let client = certs.join("client-flow-aggregator-client.crt");
     assert!(err.contains(&format!("{}", ca.display())) && err.contains(&format!("{}", client.display())), "{err}");
+}
+
+/// Issue #22 (6): a server's HTML error page was printed whole; its title is enough.
+#[test]
+fn get_quotes_an_html_error_page_by_its_title() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        if let Ok((mut conn, _)) = listener.accept() {
+            let mut request = [0u8; 4096];
+            let _ = std::io::Read::read(&mut conn, &mut request);
+            let body = format!(
+                "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>{}</body></html>",
+                "<p>the proxy could not reach the upstream server</p>".repeat(50)
+            );
+            let _ = write!(
+                conn,
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let out = flowctl().args(["get", "recordmetrics", "--server", &addr.to_string()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("502 Bad Gateway") && !err.contains('<') && err.lines().count() <= 2, "{err}");
 }

@@ -9,6 +9,14 @@ fn completion_scripts_are_printed_for_every_shell() {
         assert!(out.status.success(), "{shell}");
         let text = String::from_utf8(out.stdout).unwrap();
         assert!(text.contains("decode"), "{shell} completion mentions the decode subcommand");
+        // Issue #22 (9): the hidden generate-docs was offered.
+        assert!(!text.contains("generate-docs") && !text.contains("generate_docs"), "{shell} offers generate-docs");
+        let committed =
+            std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions")).unwrap();
+        for file in committed {
+            let path = file.unwrap().path();
+            assert!(!std::fs::read_to_string(&path).unwrap().contains("generate-docs"), "{}", path.display());
+        }
     }
 }
 
@@ -85,4 +93,68 @@ fn logs_to_a_terminal_are_coloured_unless_no_color_is_set() {
     assert!(coloured.contains("WARN") && coloured.contains('\u{1b}'), "{coloured:?}");
     let plain = on_terminal(Some("1"));
     assert!(plain.contains("WARN") && !plain.contains('\u{1b}'), "{plain:?}");
+}
+
+/// Issue #22 (9): help examples were wrapped mid-command on an 80-column terminal. Every line of
+/// every Examples block is a whole command.
+#[test]
+fn help_examples_are_whole_commands_on_an_80_column_terminal() {
+    let commands: &[&[&str]] = &[
+        &["decode"],
+        &["collect"],
+        &["replay"],
+        &["run", "agent"],
+        &["run", "aggregator"],
+        &["get", "recordmetrics"],
+        &["get", "flowrecords"],
+        &["tc", "apply"],
+        &["tc", "get"],
+        &["tc", "delete"],
+        &["tc", "status"],
+        &["certs", "create"],
+    ];
+    let mut wrapped = Vec::new();
+    for command in commands {
+        let out = flowctl().env("COLUMNS", "80").args(*command).arg("--help").output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        let examples: Vec<&str> =
+            help.lines().skip_while(|l| *l != "Examples:").skip(1).take_while(|l| !l.is_empty()).collect();
+        assert!(!examples.is_empty(), "{command:?} has no examples:\n{help}");
+        wrapped.extend(examples.iter().filter(|l| !l.starts_with("  flowctl ") || l.len() > 80).map(|l| l.to_string()));
+    }
+    assert!(wrapped.is_empty(), "not whole commands: {wrapped:#?}");
+}
+
+/// Issue #22 (9): `decode -j 0` was accepted; zero threads is a usage error that says why.
+#[test]
+fn zero_threads_is_a_usage_error() {
+    let out = run(&["decode", "-j", "0", "/nonexistent/capture.pcap"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("'0'") && err.contains("--threads") && err.contains("1 or more"), "{err}");
+}
+
+/// Issue #22 (9): errors repeated their cause (`cannot decode nope.pcap: nope.pcap: …`,
+/// `cannot write X: cannot create X: No such file …: No such file …`).
+#[test]
+fn an_error_names_its_file_and_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let short = dir.path().join("short.pcap");
+    std::fs::write(&short, b"hi\n").unwrap();
+    let missing = dir.path().join("missing.pcap");
+    let unwritable = dir.path().join("no-such-dir").join("out.pcap");
+    let runs: [&[&str]; 4] = [
+        &["decode", missing.to_str().unwrap()],
+        &["decode", short.to_str().unwrap()],
+        &["replay", missing.to_str().unwrap(), "--to", "udp://127.0.0.1:9"],
+        &["collect", "-l", "udp://127.0.0.1:0", "--duration", "1s", "--write", unwritable.to_str().unwrap()],
+    ];
+    for args in runs {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let file = dir.path().to_str().unwrap();
+        assert_eq!(err.matches(file).count(), 1, "{args:?}: {err}");
+        assert!(err.matches("(os error").count() <= 1, "{args:?}: {err}");
+    }
 }

@@ -775,3 +775,46 @@ fn collect_on_a_terminal_prints_a_status_line() {
         }
     }
 }
+
+/// Issue #22 (3): `collect -l 4739` listened on tcp://0.0.18.131:4739. `-l HOST:PORT` (and a bare
+/// PORT) listens on UDP and TCP, as the default does: one record over each arrives.
+#[test]
+fn listen_host_port_without_a_protocol_receives_over_udp_and_tcp() {
+    let port = free_port();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .args(["collect", "-o", "json", "-n", "2", "--duration", "20s", "-l", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t = ports_template(256);
+    let mut tcp = (0..100)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            TcpStream::connect(("127.0.0.1", port)).ok()
+        })
+        .expect("no TCP listener");
+    tcp.write_all(&[template_message(&t), data_message(256, 0, 6)].concat()).unwrap();
+    let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut udp = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 16).unwrap();
+    udp.send_batch(&[&template_message(&t), &data_message(256, 0, 17)]).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut ports: Vec<_> =
+        json_lines(&out.stdout).iter().map(|r| r["fields"]["sourceTransportPort"].as_u64().unwrap()).collect();
+    ports.sort();
+    assert_eq!(ports, [6, 17], "one record over TCP (6) and one over UDP (17)");
+}
+
+/// Issue #22 (3): a bare port was read as a host (0.0.18.131).
+#[test]
+fn listen_bare_port_is_every_address_and_help_says_so() {
+    let port = free_port();
+    let out = flowctl().args(["collect", "-l", &port.to_string(), "--duration", "1s", "-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("0.0.18."), "{stderr}");
+    let help = flowctl().args(["collect", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("without PROTO both UDP and TCP"), "{help}");
+}

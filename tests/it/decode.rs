@@ -329,3 +329,24 @@ fn templates_beyond_the_bytes_bound_are_refused_and_counted_and_normal_records_s
     let refused = s["totals"]["templatesRefused"].as_u64().unwrap();
     assert!(refused > 0 && refused < huge as u64, "{refused} of {huge} huge templates refused");
 }
+
+/// Issue #22 (9): the summary said `1 frames, 1 IPFIX/NetFlow messages`.
+#[test]
+fn a_one_frame_capture_is_summarised_in_the_singular() {
+    use flowctl::core::capture::MessagePcapWriter;
+    use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template};
+    use flowctl::core::time::Timestamp;
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.pcap");
+    let mut pcap = MessagePcapWriter::create(&file).unwrap();
+    let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+    m.begin_template_set(false);
+    m.template(&Template::new(256, 0, [FieldSpec::iana(7, 2)]));
+    let (exporter, collector) = ("192.0.2.1:50000".parse().unwrap(), "192.0.2.2:4739".parse().unwrap());
+    pcap.write(Timestamp::from_secs(1_700_000_000), exporter, collector, &m.finish()).unwrap();
+    pcap.finish().unwrap();
+    let out = run(&["decode", "--stats", "-o", "table", file.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(": 1 frame, 1 IPFIX/NetFlow message (1 UDP, 0 TCP, 0 file), 0 other packets"), "{text}");
+}

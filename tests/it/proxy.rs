@@ -484,6 +484,16 @@ fn the_command_reads_antreas_config_serves_recordmetrics_and_drains_on_sigterm()
     let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split_whitespace().collect()).collect();
     assert_eq!(lines[0], RecordMetrics::COLUMNS);
     assert_eq!(lines[1], ["40", "40", "0", "0", "1", "false", "false", "false", "true"]);
+    // Issue #22 (6): `get flowrecords` against proxy mode answered a bare `404 Not Found:`, and a
+    // --server without http:// did not work.
+    let bare = format!("127.0.0.1:{api_port}");
+    let out = flowctl().args(["get", "recordmetrics", "--server", &bare, "-o", "json"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<RecordMetrics>(&out.stdout).unwrap(), want);
+    let out = flowctl().args(["get", "flowrecords", "--server", &bare]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("flow records only in aggregate mode"), "{err}");
     match Command::new("curl").args(["-s", &format!("{server}/metrics")]).output() {
         Ok(p) => {
             let text = String::from_utf8_lossy(&p.stdout);

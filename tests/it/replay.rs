@@ -856,3 +856,57 @@ async fn a_replay_refused_at_the_session_bound_exits_1() {
     assert_eq!(board.connections.refused, 1);
     drop(first);
 }
+
+/// Issue #22 (9): Ctrl-C while a TCP write waited on the collector dropped that write's
+/// messages from every count, and the replay exited 0. They count as not delivered, the report
+/// says how many, and the exit status is 1.
+#[test]
+fn ctrl_c_during_a_write_the_collector_is_not_reading_counts_it_as_not_delivered_and_exits_1() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    // Large messages fill the socket buffers within a moment.
+    let capture = dir.path().join("large.pcap");
+    let msgs: Vec<(i64, &str, Vec<u8>)> =
+        (0..5).map(|i| (i * 1000, "192.0.2.1:50000", ipfix(i as u32 * 100, if i == 0 { 0 } else { 100 }))).collect();
+    pcap(&capture, &msgs);
+    let listener = std::net::TcpListener::bind(localhost(0)).unwrap();
+    let to = format!("tcp://{}", listener.local_addr().unwrap());
+    let fast = Arc::new(AtomicBool::new(false));
+    let drain = fast.clone();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        // Not reading until the stop, so the replay waits in a write; then quick, so its close
+        // succeeds and only the interrupted write is in question.
+        while !drain.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut rest = Vec::new();
+        let _ = conn.read_to_end(&mut rest);
+    });
+    let child = Command::new(env!("CARGO_BIN_EXE_flowctl"))
+        .args(["-o", "json", "replay", "--no-progress", "--loop", "0", "--to", &to])
+        .arg(&capture)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    // Long enough for the replay to see the stop while its write still waits.
+    std::thread::sleep(Duration::from_millis(500));
+    fast.store(true, Ordering::Relaxed);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["interrupted"], true);
+    let lost = report["errors"]["interrupted-while-sending"].as_u64().unwrap_or(0);
+    assert!(lost > 0, "{report}\n{stderr}");
+    // Issue #22 (9): TRANSPORT showed the capture's UDP for a session sent over TCP.
+    assert_eq!(
+        (&report["sessions"][0]["transport"], &report["sessions"][0]["capturedTransport"]),
+        (&"TCP".into(), &"UDP".into())
+    );
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("count as not delivered"), "{stderr}");
+}

@@ -25,10 +25,10 @@ use crate::core::transport::{ClientTls, Endpoint};
 /// Run the Flow Exporter: conntrack → connection store → IPFIX flow records
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
-    flowctl run agent --no-kubernetes --pods pods.yaml --collector 10.0.0.5:4739:tcp\n  \
-    flowctl run agent --config /etc/antrea/antrea-agent.conf --collector-ca ca.crt \\\n      \
-    --collector-cert client.crt --collector-key client.key\n  \
-    flowctl run agent --collector 127.0.0.1:4739:udp --poll-interval 1s --active-timeout 5s")]
+    flowctl run agent --no-kubernetes --pods pods.yaml --collector 10.0.0.5:4739\n  \
+    flowctl run agent --config /etc/antrea/antrea-agent.conf\n  \
+    flowctl run agent --collector 10.0.0.5:4739:tls --collector-ca ca.crt\n  \
+    flowctl run agent --collector 127.0.0.1:4739:udp --active-timeout 5s")]
 pub struct AgentArgs {
     /// Antrea's antrea-agent.conf (YAML); its flowExporter section is read, flags override it
     #[arg(long, value_name = "FILE")]

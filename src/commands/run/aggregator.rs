@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tracing::warn;
 
-use super::super::listen::ListenerArgs;
+use super::super::listen::{ListenAddress, ListenerArgs, endpoints, listen_address};
 use super::super::{ExitStatus, GlobalArgs, StatusArgs};
 use crate::core::aggregator::store::StoreConfig;
 use crate::core::aggregator::{aggregate, fnv1_32, proxy};
@@ -27,10 +27,10 @@ use crate::core::transport::{ClientTls, DEFAULT_PORT, Endpoint};
 /// (aggregate mode), or forward every record with its exporter's identity (proxy mode)
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:\n  \
-    flowctl run aggregator -l tcp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp --flow-log /var/log/flows.csv\n  \
-    flowctl run aggregator --mode proxy -l udp://0.0.0.0:4739 --flow-collector 10.0.0.9:4739:tcp\n  \
-    flowctl run aggregator --config /etc/flow-aggregator/flow-aggregator.conf --kubeconfig ~/.kube/config\n  \
-    flowctl get flowrecords --server http://127.0.0.1:10348")]
+    flowctl run aggregator -l 4739 --flow-collector 10.0.0.9:4739 --flow-log f.csv\n  \
+    flowctl run aggregator --mode proxy -l udp://:4739 --flow-collector 10.0.0.9\n  \
+    flowctl run aggregator --config /etc/flow-aggregator/flow-aggregator.conf\n  \
+    flowctl get flowrecords --server 127.0.0.1:10348")]
 pub struct AggregatorArgs {
     /// Antrea's flow-aggregator.conf (YAML); flags given here override its keys
     #[arg(long, value_name = "FILE")]
@@ -57,9 +57,11 @@ pub struct AggregatorArgs {
     #[arg(long, value_name = "URL")]
     pub clickhouse: Option<String>,
 
-    /// Where to listen, overriding aggregatorTransportProtocol (repeatable): udp://, tcp://, tls://HOST:PORT
-    #[arg(short, long = "listen", value_name = "URL")]
-    pub listen: Vec<Endpoint>,
+    /// Where to listen, overriding aggregatorTransportProtocol (repeatable): PORT, HOST:PORT,
+    /// HOST:PORT:PROTO or PROTO://HOST:PORT, PROTO udp, tcp or tls; without PROTO both UDP and TCP,
+    /// and a bare PORT on every IPv4 address
+    #[arg(short, long = "listen", value_name = "ADDR", value_parser = listen_address)]
+    pub listen: Vec<ListenAddress>,
 
     /// Where the self-signed CA, server and client certificates are made when TLS is on and no
     /// --tls-cert is given (agents use ca.crt and the client certificate); a directory of our own,
@@ -248,7 +250,8 @@ async fn options(args: AggregatorArgs) -> anyhow::Result<Options> {
         }
     };
 
-    let listen = if args.listen.is_empty() { listen_for(config.aggregator_transport_protocol) } else { args.listen };
+    let listen =
+        if args.listen.is_empty() { listen_for(config.aggregator_transport_protocol) } else { endpoints(args.listen) };
     let tls = match (args.listener.server_tls(), listen.iter().any(|e| matches!(e, Endpoint::Tls(_)))) {
         (Some(tls), _) => Some(tls),
         (None, true) => {

@@ -4,6 +4,7 @@
 //! `flowctl get recordmetrics` prints, in antctl's format.
 
 pub mod aggregate;
+pub mod client;
 pub mod proxy;
 mod record_metrics;
 pub mod records;

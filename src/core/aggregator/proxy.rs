@@ -532,7 +532,16 @@ async fn serve_api(addr: SocketAddr, live: Live) -> std::io::Result<(tokio::task
     let metrics_live = live.clone();
     let router = axum::Router::new()
         .route("/metrics", get(move || std::future::ready(metrics::openmetrics_response(metrics_live.render()))))
-        .route("/recordmetrics", get(move || std::future::ready(axum::Json(live.record_metrics()))));
+        .route("/recordmetrics", get(move || std::future::ready(axum::Json(live.record_metrics()))))
+        .route(
+            "/flowrecords",
+            get(|| {
+                std::future::ready((
+                    axum::http::StatusCode::NOT_FOUND,
+                    "flow records exist only in aggregate mode; this aggregator runs in proxy mode\n",
+                ))
+            }),
+        );
     metrics::serve_router(addr, router).await
 }
 

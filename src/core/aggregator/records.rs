@@ -165,6 +165,70 @@ pub fn row(record: &Value) -> [String; 10] {
     ]
 }
 
+/// `-o wide`: the table's columns, then the Nodes, the flow's type and times, its counters both
+/// ways and its policies.
+pub const WIDE_COLUMNS: [&str; 19] = [
+    "SRC_IP",
+    "DST_IP",
+    "SPORT",
+    "DPORT",
+    "PROTO",
+    "SRC_POD",
+    "DST_POD",
+    "SRC_NS",
+    "DST_NS",
+    "SERVICE",
+    "SRC_NODE",
+    "DST_NODE",
+    "FLOW_TYPE",
+    "START",
+    "END",
+    "PACKETS",
+    "BYTES",
+    "REV_PACKETS",
+    "REV_BYTES",
+];
+
+/// The row of one record under [`WIDE_COLUMNS`].
+pub fn wide_row(record: &Value) -> [String; 19] {
+    let s = |k: &str| match record.get(k) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    };
+    let [src_ip, dst_ip, sport, dport, proto, src_pod, dst_pod, src_ns, dst_ns, service] = row(record);
+    [
+        src_ip,
+        dst_ip,
+        sport,
+        dport,
+        proto,
+        src_pod,
+        dst_pod,
+        src_ns,
+        dst_ns,
+        service,
+        s("sourceNodeName"),
+        s("destinationNodeName"),
+        s("flowType"),
+        s("flowStartSeconds"),
+        s("flowEndSeconds"),
+        s("packetTotalCount"),
+        s("octetTotalCount"),
+        s("reversePacketTotalCount"),
+        s("reverseOctetTotalCount"),
+    ]
+}
+
+/// `--proto`: a protocol number, or one of the names antctl users type.
+pub fn parse_protocol(s: &str) -> Result<u8, String> {
+    const NAMES: [(&str, u8); 5] = [("icmp", 1), ("tcp", 6), ("udp", 17), ("icmpv6", 58), ("sctp", 132)];
+    s.parse::<u8>()
+        .ok()
+        .or_else(|| NAMES.iter().find_map(|&(name, n)| s.eq_ignore_ascii_case(name).then_some(n)))
+        .ok_or_else(|| format!("expected a protocol number (0-255) or tcp, udp, sctp, icmp, icmpv6, found '{s}'"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +259,15 @@ mod tests {
         assert_eq!(row(&v)[0], "fd00::1");
         assert_eq!(row(&v)[5], "client");
         assert_eq!(row(&v)[9], "ns/web:http");
+    }
+
+    /// Issue #22 (6): `--proto tcp` was refused; names and numbers both work.
+    #[test]
+    fn protocols_are_names_or_numbers() {
+        assert_eq!(parse_protocol("tcp"), Ok(6));
+        assert_eq!(parse_protocol("UDP"), Ok(17));
+        assert_eq!(parse_protocol("132"), Ok(132));
+        assert!(parse_protocol("tpc").unwrap_err().contains("'tpc'"));
+        assert!(parse_protocol("256").is_err());
     }
 }

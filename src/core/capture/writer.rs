@@ -19,7 +19,7 @@ const MAX_UDP4_PAYLOAD: usize = 65_507;
 /// Errors while writing a capture.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot create {path}: {source}")]
+    #[error("cannot create {path}")]
     Create { path: String, source: std::io::Error },
     #[error("cannot write the capture: {0}")]
     Write(String),

@@ -138,9 +138,7 @@ impl CollectingProcess {
     /// are served by tasks; UDP by threads of their own).
     pub async fn start(config: CollectorConfig, sinks: SinkFactory) -> anyhow::Result<Self> {
         let capture = match &config.capture {
-            Some(path) => Some(Mutex::new(
-                MessagePcapWriter::create(path).with_context(|| format!("cannot write {}", path.display()))?,
-            )),
+            Some(path) => Some(Mutex::new(MessagePcapWriter::create(path)?)),
             None => None,
         };
         let shared = Arc::new(Shared {

@@ -6,6 +6,7 @@
 
 pub mod json;
 pub mod parallel;
+pub mod plural;
 pub mod summary;
 pub mod table;
 

@@ -4,6 +4,10 @@
 //! - Antrea's collector address: `HOST:PORT[:PROTO]` with PROTO `tcp` (the default), `udp` or
 //!   `tls`, as in the Flow Exporter's `flowCollectorAddr`.
 //!
+//! A listener ([`Endpoint::parse_listen`]) also takes `PORT` and `:PORT` (every IPv4 address, as
+//! the default listeners do), and reads `HOST:PORT` and `PORT` without a protocol as UDP *and* TCP,
+//! like the default; a sender keeps Antrea's reading of `HOST:PORT` as TCP.
+//!
 //! In both, IPv6 addresses go in brackets (`[fd00::1]:4739`), the port defaults to 4739 (IANA's
 //! IPFIX port) when left out, and an empty host means every local address (`udp://:4739`). Host
 //! names are resolved when parsing; the first address the resolver gives is used.
@@ -19,6 +23,10 @@ pub const DEFAULT_PORT: u16 = 4739;
 
 /// What the forms accept, quoted in every parse error.
 const FORMS: &str = "expected udp://HOST:PORT, tcp://HOST:PORT, tls://HOST:PORT or HOST:PORT[:udp|tcp|tls]";
+
+/// What a listener's address accepts, quoted in its parse errors.
+const LISTEN_FORMS: &str =
+    "expected PORT, :PORT, HOST:PORT, HOST:PORT:udp|tcp|tls, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT";
 
 /// A transport and a socket address: where a collector listens or where an exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,6 +84,30 @@ impl Endpoint {
         (!parts.host.is_empty() && parts.host.parse::<IpAddr>().is_err()).then_some(parts.host)
     }
 
+    /// Reads a listener's address: one endpoint when it names its protocol, else a UDP and a TCP
+    /// listener on the same address. A bare `PORT` or `:PORT` listens on every IPv4 address.
+    pub fn parse_listen(input: &str) -> Result<Vec<Endpoint>, TransportError> {
+        let s = input.trim();
+        let named_proto = s.contains("://") || s.rsplit_once(':').is_some_and(|(_, last)| proto(last).is_some());
+        let port_only = s.strip_prefix(':').unwrap_or(s);
+        let endpoint = if !port_only.is_empty() && port_only.bytes().all(|b| b.is_ascii_digit()) {
+            let port = port(input, port_only)?;
+            Endpoint::Tcp(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))
+        } else {
+            s.parse::<Endpoint>().map_err(|e| match e {
+                TransportError::Address { input, problem } => {
+                    TransportError::Address { problem: problem.replace(FORMS, LISTEN_FORMS), input }
+                }
+                other => other,
+            })?
+        };
+        Ok(if named_proto {
+            vec![endpoint]
+        } else {
+            vec![Endpoint::Udp(endpoint.addr()), Endpoint::Tcp(endpoint.addr())]
+        })
+    }
+
     fn new(proto: Proto, addr: SocketAddr) -> Self {
         match proto {
             Proto::Udp => Endpoint::Udp(addr),
@@ -102,6 +134,11 @@ impl FromStr for Endpoint {
         }
         if let Ok(ip) = host.parse::<IpAddr>() {
             return Ok(Endpoint::new(proto, SocketAddr::new(ip, port)));
+        }
+        // The resolver reads `4739` as the address 0.0.18.131: a number alone is a port given
+        // where HOST:PORT was expected, never a host.
+        if host.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(input, format!("'{host}' is a port, not a host; give HOST:{host}")));
         }
         let resolve_error = |io| TransportError::Resolve { input: input.to_owned(), host: host.to_owned(), io };
         let addr = (host, port)
@@ -253,6 +290,39 @@ mod tests {
         assert_eq!(Endpoint::host_name("tls://127.0.0.1:4739"), None);
         assert_eq!(Endpoint::host_name("[::1]:4739"), None);
         assert_eq!(Endpoint::host_name("udp://:4739"), None);
+    }
+
+    fn listen(s: &str) -> Vec<Endpoint> {
+        Endpoint::parse_listen(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    /// Issue #22 (3): `collect -l 4739` listened on tcp://0.0.18.131:4739.
+    #[test]
+    fn a_listeners_bare_port_is_udp_and_tcp_on_every_address() {
+        let both = |a: &str| vec![Endpoint::Udp(sa(a)), Endpoint::Tcp(sa(a))];
+        assert_eq!(listen("4739"), both("0.0.0.0:4739"));
+        assert_eq!(listen(":2055"), both("0.0.0.0:2055"));
+        assert_eq!(listen("127.0.0.1:9995"), both("127.0.0.1:9995"));
+        assert_eq!(listen("[::1]:9995"), both("[::1]:9995"));
+        assert_eq!(listen("127.0.0.1"), both("127.0.0.1:4739"));
+        assert_eq!(listen("127.0.0.1:9995:udp"), vec![Endpoint::Udp(sa("127.0.0.1:9995"))]);
+        assert_eq!(listen("127.0.0.1:9995:tcp"), vec![Endpoint::Tcp(sa("127.0.0.1:9995"))]);
+        assert_eq!(listen("tls://127.0.0.1:4740"), vec![Endpoint::Tls(sa("127.0.0.1:4740"))]);
+        assert_eq!(listen("tcp://:4739"), vec![Endpoint::Tcp(sa("0.0.0.0:4739"))]);
+        let e = Endpoint::parse_listen("99999").unwrap_err().to_string();
+        assert!(e.contains("'99999'") && e.contains("port number"), "{e}");
+        let e = Endpoint::parse_listen("http://x:1").unwrap_err().to_string();
+        assert!(e.contains("PORT, :PORT, HOST:PORT"), "{e}");
+    }
+
+    /// Issue #22 (3): a sender's `4739` went to 0.0.18.131; a number alone is not a host.
+    #[test]
+    fn a_number_alone_is_not_a_host() {
+        let e = err("4739");
+        assert!(e.contains("'4739' is a port, not a host"), "{e}");
+        let e = err("tcp://4739");
+        assert!(e.contains("is a port, not a host"), "{e}");
+        assert_eq!(ok("10.0.0.1:4739"), Endpoint::Tcp(sa("10.0.0.1:4739")), "a sender's HOST:PORT stays tcp");
     }
 
     #[test]
