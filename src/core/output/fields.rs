@@ -187,8 +187,9 @@ impl Selection {
     }
 
     /// Appends the record as one flat JSON object of the chosen keys, in order, with its newline;
-    /// a field the record's template lacks is `null`.
-    pub fn json(&mut self, r: &RecordRef<'_>, times: &mut Rfc3339Cache, out: &mut Vec<u8>) {
+    /// a field the record's template lacks is `null`, and so is `frame` of live input
+    /// (`with_frame` false), as the contract has no frame there.
+    pub fn json(&mut self, r: &RecordRef<'_>, with_frame: bool, times: &mut Rfc3339Cache, out: &mut Vec<u8>) {
         let open = out.len();
         let keys = self.keys.clone();
         let plan = self.plan(r.template);
@@ -196,6 +197,7 @@ impl Selection {
         for (slot, key) in plan.iter().zip(keys.iter()) {
             out.extend_from_slice(key);
             match *slot {
+                Slot::Meta(Meta::Frame) if !with_frame => out.extend_from_slice(b"null"),
                 Slot::Meta(m) => meta_json(m, r, cx.times, out),
                 Slot::Field(i) => match r.record.raw(i as usize) {
                     Some(raw) => json::field_value(&r.record.template.fields[i as usize], raw, &mut cx, out, 0),
@@ -227,8 +229,8 @@ impl Selection {
     }
 
     /// The record's chosen fields as text cells (table, CSV); a missing field is an empty cell and
-    /// a repeated one its values separated by spaces.
-    pub fn cells(&mut self, r: &RecordRef<'_>) -> Vec<String> {
+    /// a repeated one its values separated by spaces (`frame` of live input is empty too).
+    pub fn cells(&mut self, r: &RecordRef<'_>, with_frame: bool) -> Vec<String> {
         let plan = self.plan(r.template);
         let text = |i: u16| -> String {
             let field = &r.record.template.fields[i as usize];
@@ -240,6 +242,7 @@ impl Selection {
         };
         plan.iter()
             .map(|slot| match *slot {
+                Slot::Meta(Meta::Frame) if !with_frame => String::new(),
                 Slot::Meta(m) => meta_text(m, r),
                 Slot::Field(i) => text(i),
                 Slot::Repeated(i) => {

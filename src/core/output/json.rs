@@ -67,7 +67,7 @@ impl JsonWriter {
     #[inline]
     pub fn record(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
         if let Some(selection) = &mut self.selection {
-            return selection.json(r, &mut self.times, out);
+            return selection.json(r, self.with_frame, &mut self.times, out);
         }
         let key = (*r.meta, r.record.template.id, r.late);
         if self.prefix_key.as_ref() != Some(&key) {

@@ -76,7 +76,7 @@ impl TablePrinter {
     /// The cells of a record's row.
     pub fn row(&mut self, r: &RecordRef<'_>) -> Vec<String> {
         if let Some(s) = &mut self.selection {
-            return s.cells(r);
+            return s.cells(r, self.with_frame);
         }
         let rec = r.record;
         let get = |id: u16| rec.get(0, id).filter(|v| !matches!(v, Value::Absent));
