@@ -82,7 +82,7 @@ impl RecordSink for PrintSink {
                 self.json.record(r, &mut self.scratch);
                 yaml_item(&self.scratch, &mut self.text);
             }
-            RecordFormat::Csv => csv_line(self.table.row(r), &mut self.text),
+            RecordFormat::Csv => self.table.csv_record(r, &mut self.text),
             RecordFormat::Table | RecordFormat::Wide => {
                 let row = self.table.row(r);
                 self.rows.push(row);

@@ -140,8 +140,7 @@ impl<W: Write> RecordPrinter<W> {
             }
             RecordFormat::Csv => {
                 self.write_csv_header();
-                let row = self.table.row(r);
-                csv_line(row, &mut self.buf);
+                self.table.csv_record(r, &mut self.buf);
             }
             RecordFormat::Table | RecordFormat::Wide => {
                 self.table.record(r);

@@ -6,7 +6,7 @@
 //! in `…` (the last column, which nothing follows, is never cut). `table` shows the flow in a
 //! few columns; `wide` adds every field; `--fields` shows the chosen fields instead.
 
-use super::fields::Selection;
+use super::fields::{Selection, csv_line};
 use super::json;
 use crate::core::ipfix::decoder::{RecordRef, Templates};
 use crate::core::ipfix::value::Value;
@@ -71,6 +71,14 @@ impl TablePrinter {
     /// Adds a row made by [`TablePrinter::row`] (possibly on another thread).
     pub fn push(&mut self, row: Vec<String>) {
         self.rows.push(row);
+    }
+
+    /// Appends the record as a CSV line: the chosen fields, or the table's cells.
+    pub fn csv_record(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        match &mut self.selection {
+            Some(s) => s.csv(r, self.with_frame, out),
+            None => csv_line(self.row(r), out),
+        }
     }
 
     /// The cells of a record's row.
