@@ -27,7 +27,8 @@ end
 complete -c flowctl -n "__fish_flowctl_needs_command" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_needs_command" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_needs_command" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -47,11 +48,13 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s p -l port -d 
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s n -l count -d 'Stop after this many records' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent (0 = forever)' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l template-wait -d 'How long data that arrived before its template waits for it' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l fields -d 'Print only these fields of each record, in this order: IE names (sourceIPv4Address, reverseOctetDeltaCount; ie{ID} or ie{PEN}.{ID} for elements the registry lacks) and the record\'s metadata: frame, time, exporter, collector, version, observationDomainId, sequenceNumber, exportTime, sysUptime, templateId, kind, late (fields.NAME is the IE of that name). JSON and YAML print one flat object of just these keys, null where a record lacks the field; table and csv print one column each' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s j -l threads -d 'Threads that format JSON output, 1 or more [default: the number of cores]' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand decode" -l no-sniff -d 'Only decode packets on the ports; do not recognise IPFIX/NetFlow on other ports by its header'
@@ -69,6 +72,7 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s w -l write -
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l metrics-addr -d 'Serve Prometheus metrics at http://ADDR/metrics' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l template-lifetime -d 'How long a template received over UDP stays valid without being re-sent' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l template-wait -d 'How long data that arrived before its template waits for it' -r
+complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l fields -d 'Print only these fields of each record, in this order: IE names (sourceIPv4Address, reverseOctetDeltaCount; ie{ID} or ie{PEN}.{ID} for elements the registry lacks) and the record\'s metadata: frame, time, exporter, collector, version, observationDomainId, sequenceNumber, exportTime, sysUptime, templateId, kind, late (fields.NAME is the IE of that name). JSON and YAML print one flat object of just these keys, null where a record lacks the field; table and csv print one column each' -r
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-cert -d 'Server certificate (PEM) for tls:// listeners' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-key -d 'Private key (PEM) of the server certificate' -r -F
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l tls-client-ca -d 'CA (PEM) that client certificates must chain to: turns on mutual TLS' -r -F
@@ -84,7 +88,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l status-every
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand collect" -l stats -d 'Print a summary per exporter and observation domain when stopping, instead of the records'
@@ -107,7 +112,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s p -l port -d 
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -l rewrite-sequence -d 'Rewrite sequence numbers per session and observation domain so they keep counting across passes (IPFIX: data records; NetFlow v9: packets); without it every pass repeats the original ones'
@@ -120,7 +126,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand replay" -s V -l version 
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and not __fish_seen_subcommand_from agent aggregator help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -153,7 +160,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from agent" -l no-kubernetes -d 'Do not talk to Kubernetes, even in a Pod or with a kubeconfig'
@@ -200,7 +208,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_subcommand_from aggregator" -l pod-labels -d 'Add sourcePodLabels/destinationPodLabels from Kubernetes (recordContents.podLabels)'
@@ -214,7 +223,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand run; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and not __fish_seen_subcommand_from recordmetrics flowrecords help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -228,7 +238,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from recordmetrics" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -244,7 +255,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_subcommand_from flowrecords" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -257,7 +269,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand get; and __fish_seen_sub
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and not __fish_seen_subcommand_from apply get delete status help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -276,7 +289,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from apply" -l dry-run -d 'Validate only: nothing is sent or realized'
@@ -291,7 +305,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from get" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
@@ -305,7 +320,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from delete" -l all -d 'Delete every TrafficControl'
@@ -320,7 +336,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subcommand_from status" -l local -d 'On this host with Linux tc, without Kubernetes (the applied set lives in --state-dir)'
@@ -336,7 +353,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand tc; and __fish_seen_subc
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and not __fish_seen_subcommand_from create help" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'
@@ -353,7 +371,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_s
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_subcommand_from create" -l force -d 'Replace existing server and client files (the CA is never replaced)'
@@ -366,7 +385,8 @@ complete -c flowctl -n "__fish_flowctl_using_subcommand certs; and __fish_seen_s
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s o -l output -d 'Output format [default: table on a terminal, json otherwise]' -r -f -a "table\t'Aligned columns, the flow in brief'
 wide\t'Aligned columns with every field'
 json\t'One JSON object per line'
-yaml\t'The same objects as a YAML sequence'"
+yaml\t'The same objects as a YAML sequence'
+csv\t'Comma-separated values, one line per record after a header (decode and collect; other commands print a table)'"
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -l log-format -d 'Log line format on stderr' -r -f -a "text\t''
 json\t''"
 complete -c flowctl -n "__fish_flowctl_using_subcommand completion" -s v -l verbose -d 'More log output (-v info, -vv debug, -vvv trace); RUST_LOG overrides it'

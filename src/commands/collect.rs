@@ -12,6 +12,7 @@ use super::{ExitStatus, GlobalArgs, StatusArgs};
 use crate::core::collect::{self, CollectOptions};
 use crate::core::collector::CollectorConfig;
 use crate::core::ipfix::DecoderConfig;
+use crate::core::output::fields::Selection;
 
 /// Receive IPFIX and NetFlow v9 over UDP, TCP and TLS, and print the records
 #[derive(Debug, Args)]
@@ -56,6 +57,15 @@ pub struct CollectArgs {
     #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = humantime::parse_duration)]
     pub template_wait: Duration,
 
+    /// Print only these fields of each record, in this order: IE names (sourceIPv4Address,
+    /// reverseOctetDeltaCount; ie{ID} or ie{PEN}.{ID} for elements the registry lacks) and the
+    /// record's metadata: frame, time, exporter, collector, version, observationDomainId,
+    /// sequenceNumber, exportTime, sysUptime, templateId, kind, late (fields.NAME is the IE of
+    /// that name). JSON and YAML print one flat object of just these keys, null where a record
+    /// lacks the field; table and csv print one column each
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub fields: Vec<String>,
+
     #[command(flatten)]
     pub listener: ListenerArgs,
 
@@ -83,7 +93,8 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
             connections: args.listener.connections(),
             metrics_label_sets: args.listener.metrics_label_sets,
         },
-        format: global.output_format(),
+        format: global.record_format(),
+        fields: Selection::from_flag(&args.fields)?,
         stats: args.stats,
         count: args.count,
         metrics: args.metrics_addr,

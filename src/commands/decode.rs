@@ -9,12 +9,14 @@ use super::{ExitStatus, GlobalArgs};
 use crate::core::capture::{CaptureOptions, DEFAULT_PORTS};
 use crate::core::decode::{self, DecodeOptions};
 use crate::core::ipfix::DecoderConfig;
+use crate::core::output::fields::Selection;
 
 /// Decode IPFIX and NetFlow v9 records from pcap, pcapng or RFC 5655 (.ipfix) files
 #[derive(Debug, Args)]
 #[command(
     after_help = "Examples:\n  flowctl decode capture.pcap\n  flowctl decode -o json capture.pcapng | jq .fields\n  \
-                        flowctl decode --stats *.pcap\n  flowctl decode --port 9991 --no-sniff router.pcap"
+                        flowctl decode --stats *.pcap\n  flowctl decode --port 9991 --no-sniff router.pcap\n  \
+                        flowctl decode -o csv --fields frame,sourceIPv4Address,octetDeltaCount x.pcap"
 )]
 pub struct DecodeArgs {
     /// Capture files, read in order. An exporter's templates carry over from one pcap file to the
@@ -55,6 +57,15 @@ pub struct DecodeArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// Print only these fields of each record, in this order: IE names (sourceIPv4Address,
+    /// reverseOctetDeltaCount; ie{ID} or ie{PEN}.{ID} for elements the registry lacks) and the
+    /// record's metadata: frame, time, exporter, collector, version, observationDomainId,
+    /// sequenceNumber, exportTime, sysUptime, templateId, kind, late (fields.NAME is the IE of
+    /// that name). JSON and YAML print one flat object of just these keys, null where a record
+    /// lacks the field; table and csv print one column each
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    pub fields: Vec<String>,
+
     /// Threads that format JSON output, 1 or more [default: the number of cores]
     #[arg(short = 'j', long, value_name = "N", value_parser = threads)]
     pub threads: Option<usize>,
@@ -78,7 +89,8 @@ pub fn run(args: DecodeArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> 
             pending_timeout_secs: args.template_wait.as_secs(),
             ..Default::default()
         },
-        format: global.output_format(),
+        format: global.record_format(),
+        fields: Selection::from_flag(&args.fields)?,
         stats: args.stats,
         count: args.count,
         progress: !args.no_progress,

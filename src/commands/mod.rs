@@ -14,7 +14,7 @@ pub mod tc;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::core::output::OutputFormat;
+use crate::core::output::{OutputFormat, RecordFormat};
 
 /// What a command's run ended with; the binary turns it into the process exit code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,6 +80,9 @@ pub enum OutputArg {
     Json,
     /// The same objects as a YAML sequence
     Yaml,
+    /// Comma-separated values, one line per record after a header (decode and collect; other
+    /// commands print a table)
+    Csv,
 }
 
 impl From<OutputArg> for OutputFormat {
@@ -89,6 +92,7 @@ impl From<OutputArg> for OutputFormat {
             OutputArg::Wide => OutputFormat::Wide,
             OutputArg::Json => OutputFormat::Json,
             OutputArg::Yaml => OutputFormat::Yaml,
+            OutputArg::Csv => OutputFormat::Table,
         }
     }
 }
@@ -114,6 +118,14 @@ pub enum Command {
 }
 
 impl GlobalArgs {
+    /// How records are printed (`decode`, `collect`): the output format, CSV included.
+    pub fn record_format(&self) -> RecordFormat {
+        match self.output {
+            Some(OutputArg::Csv) => RecordFormat::Csv,
+            _ => self.output_format().into(),
+        }
+    }
+
     /// The output format asked for, or the default for where stdout goes.
     pub fn output_format(&self) -> OutputFormat {
         match self.output {

@@ -20,16 +20,19 @@ use crate::core::announce::{self, StatusLine};
 use crate::core::collector::{Board, CollectingProcess, CollectorConfig, ConnectionCounters, RecordSink, SinkFactory};
 use crate::core::ipfix::decoder::{DomainStats, RecordRef};
 use crate::core::metrics;
+use crate::core::output::fields::{Selection, csv_line};
 use crate::core::output::json::JsonWriter;
 use crate::core::output::plural::counted;
 use crate::core::output::summary::{self, DomainRow};
 use crate::core::output::table::TablePrinter;
-use crate::core::output::{OutputFormat, yaml_item};
+use crate::core::output::{OutputFormat, RecordFormat, yaml_item};
 
 #[derive(Clone, Debug)]
 pub struct CollectOptions {
     pub collector: CollectorConfig,
-    pub format: OutputFormat,
+    pub format: RecordFormat,
+    /// Print only these fields of each record (`--fields`).
+    pub fields: Option<Selection>,
     /// Print the summary instead of the records.
     pub stats: bool,
     /// Stop after this many records.
@@ -53,7 +56,7 @@ const TABLE_PAUSE: Duration = Duration::from_millis(200);
 
 /// Formats the records of one receiving thread or connection.
 struct PrintSink {
-    format: OutputFormat,
+    format: RecordFormat,
     json: JsonWriter,
     table: TablePrinter,
     text: Vec<u8>,
@@ -80,13 +83,17 @@ impl RecordSink for PrintSink {
             }
         }
         match self.format {
-            OutputFormat::Json => self.json.record(r, &mut self.text),
-            OutputFormat::Yaml => {
+            RecordFormat::Json => self.json.record(r, &mut self.text),
+            RecordFormat::Yaml => {
                 self.scratch.clear();
                 self.json.record(r, &mut self.scratch);
                 yaml_item(&self.scratch, &mut self.text);
             }
-            OutputFormat::Table | OutputFormat::Wide => self.rows.push(self.table.row(r)),
+            RecordFormat::Csv => self.table.csv_record(r, &mut self.text),
+            RecordFormat::Table | RecordFormat::Wide => {
+                let row = self.table.row(r);
+                self.rows.push(row);
+            }
         }
         self.formatted += 1;
         if self.text.len() >= CHUNK_BYTES || self.rows.len() >= 256 {
@@ -123,11 +130,16 @@ impl RecordSink for Silent {
 fn write_chunks<W: Write>(
     rx: Receiver<Chunk>,
     mut out: W,
-    format: OutputFormat,
+    mut table: TablePrinter,
+    csv: bool,
     done: Arc<Notify>,
 ) -> std::io::Result<()> {
-    let mut table = TablePrinter::new(format == OutputFormat::Wide, false);
     let mut rendered = Vec::new();
+    if csv {
+        csv_line(table.csv_header(), &mut rendered);
+        out.write_all(&rendered)?;
+        rendered.clear();
+    }
     let mut pending_rows = false;
     loop {
         let chunk = match rx.recv_timeout(TABLE_PAUSE) {
@@ -247,10 +259,11 @@ where
     let (writer, mut stats_out) = if opts.stats {
         (None, Some(out))
     } else {
-        let (format, done) = (opts.format, done.clone());
+        let table = TablePrinter::new(opts.format == RecordFormat::Wide, false, opts.fields.clone());
+        let (csv, done) = (opts.format == RecordFormat::Csv, done.clone());
         let thread = std::thread::Builder::new()
             .name("output".into())
-            .spawn(move || write_chunks(rx, out, format, done))
+            .spawn(move || write_chunks(rx, out, table, csv, done))
             .context("starting the output thread")?;
         (Some(thread), None)
     };
@@ -259,12 +272,13 @@ where
     } else {
         let remaining = opts.count.map(|n| Arc::new(AtomicI64::new(n.min(i64::MAX as u64) as i64)));
         let (format, done, tx, printed) = (opts.format, done.clone(), Mutex::new(tx.clone()), printed.clone());
+        let fields = opts.fields.clone();
         Arc::new(move || {
             let tx = tx.lock().map(|t| t.clone()).expect("the sender lock is never poisoned");
             Box::new(PrintSink {
                 format,
-                json: JsonWriter::new(false),
-                table: TablePrinter::new(format == OutputFormat::Wide, false),
+                json: JsonWriter::new(false).with_selection(fields.clone()),
+                table: TablePrinter::new(format == RecordFormat::Wide, false, fields.clone()),
                 text: Vec::with_capacity(CHUNK_BYTES + 4096),
                 scratch: Vec::new(),
                 rows: Vec::new(),
@@ -329,7 +343,7 @@ where
         None => None,
     };
     match &mut stats_out {
-        Some(out) => summary.write(opts.format, out).context("writing the summary")?,
+        Some(out) => summary.write(opts.format.summary(), out).context("writing the summary")?,
         None => summary.write(OutputFormat::Table, &mut summary_out).context("writing the summary")?,
     }
     if let Some(e) = output_error {

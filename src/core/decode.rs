@@ -16,9 +16,10 @@ use crate::core::ipfix::decoder::{
     Decoder, DecoderConfig, DomainStats, Origin, RecordRef, SessionKey, Transport, Visitor,
 };
 use crate::core::ipfix::error::DecodeError;
+use crate::core::output::fields::Selection;
 use crate::core::output::plural::counted;
 use crate::core::output::summary::{self, DomainRow};
-use crate::core::output::{OutputFormat, RecordPrinter};
+use crate::core::output::{OutputFormat, RecordFormat, RecordPrinter};
 use crate::core::problems::{Policy, ProblemLog};
 
 /// What to decode and how to show it.
@@ -27,7 +28,9 @@ pub struct DecodeOptions {
     pub files: Vec<PathBuf>,
     pub capture: CaptureOptions,
     pub decoder: DecoderConfig,
-    pub format: OutputFormat,
+    pub format: RecordFormat,
+    /// Print only these fields of each record (`--fields`).
+    pub fields: Option<Selection>,
     /// Print a summary per exporter and observation domain instead of records.
     pub stats: bool,
     /// Stop after this many records.
@@ -91,7 +94,9 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
     let mut decoder = Decoder::new(opts.decoder.clone());
     let mut log = ProblemLog::new(Policy::First(10));
     let mut report = DecodeReport::default();
-    let mut printer = RecordPrinter::new(opts.format, out, true).with_workers(opts.workers);
+    // With --stats no record is printed, so nothing of CSV's either.
+    let format = if opts.stats { opts.format.summary().into() } else { opts.format };
+    let mut printer = RecordPrinter::new(format, out, true, opts.fields.clone()).with_workers(opts.workers);
     let mut files = Vec::new();
     // One bar over every file: sizes up front, so the total and the ETA are of the whole run.
     let total: u64 = opts.files.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
@@ -164,7 +169,7 @@ pub fn run<W: Write>(opts: &DecodeOptions, out: W) -> anyhow::Result<DecodeRepor
         let summary = Summary::new(&decoder, &files);
         printer.finish().context("writing records")?;
         let mut out = printer.into_inner();
-        summary.write(opts.format, &mut out).context("writing the summary")?;
+        summary.write(opts.format.summary(), &mut out).context("writing the summary")?;
     } else {
         printer.finish().context("writing records")?;
     }

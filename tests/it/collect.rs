@@ -818,3 +818,34 @@ fn listen_bare_port_is_every_address_and_help_says_so() {
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("without PROTO both UDP and TCP"), "{help}");
 }
+
+/// Issue #22: `collect --fields` prints only the chosen fields; with `-o csv` a header of the
+/// names comes first, then one line per record (`frame` is empty: live input has none).
+#[test]
+fn collect_prints_only_the_chosen_fields_as_csv() {
+    let port = free_port();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
+        .args(["collect", "-l", &format!("udp://127.0.0.1:{port}"), "-o", "csv", "-n", "3"])
+        .args(["--fields", "destinationTransportPort,exporter,frame,sourceTransportPort"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let to: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut s = UdpSender::bind("127.0.0.1:0".parse().unwrap(), to, 1 << 16).unwrap();
+    let sender = s.local_addr();
+    for k in 0..200u32 {
+        let _ = s.send_batch(&[&template_message(&ports_template(256)), &data_message(256, k, 7)]);
+        std::thread::sleep(Duration::from_millis(20));
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = format!("80,{sender},,7");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!("destinationTransportPort,exporter,frame,sourceTransportPort\n{line}\n{line}\n{line}\n")
+    );
+}

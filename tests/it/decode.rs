@@ -121,13 +121,19 @@ fn every_capture_decodes_to_what_tshark_decodes() {
     assert!(failures.is_empty(), "{} disagreements with tshark:\n{}", failures.len(), failures.join("\n"));
 }
 
-fn decode_with(workers: usize, format: flowctl::core::output::OutputFormat, files: Vec<std::path::PathBuf>) -> Vec<u8> {
+fn decode_with(
+    workers: usize,
+    format: flowctl::core::output::RecordFormat,
+    fields: Option<&[&str]>,
+    files: Vec<std::path::PathBuf>,
+) -> Vec<u8> {
     use flowctl::core::decode::{DecodeOptions, run};
     let opts = DecodeOptions {
         files,
         capture: Default::default(),
         decoder: Default::default(),
         format,
+        fields: fields.map(|f| flowctl::core::output::fields::Selection::parse(f).unwrap()),
         stats: false,
         count: None,
         progress: false,
@@ -145,9 +151,9 @@ fn json_from_worker_threads_is_the_same_as_from_one_thread() {
     let manifest = std::fs::read_to_string(data.join("captures/MANIFEST.tsv")).unwrap();
     let files: Vec<_> =
         manifest.lines().skip(1).filter_map(|l| l.split('\t').next()).map(|p| data.join("captures").join(p)).collect();
-    let json = flowctl::core::output::OutputFormat::Json;
-    let one = decode_with(1, json, files.clone());
-    let three = decode_with(3, json, files);
+    let json = flowctl::core::output::RecordFormat::Json;
+    let one = decode_with(1, json, None, files.clone());
+    let three = decode_with(3, json, None, files);
     assert!(one.len() > 1_000_000, "the captures hold thousands of records");
     assert!(one == three, "output differs between 1 and 3 formatting threads");
 }
@@ -349,4 +355,163 @@ fn a_one_frame_capture_is_summarised_in_the_singular() {
     let out = run(&["decode", "--stats", "-o", "table", file.to_str().unwrap()]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(": 1 frame, 1 IPFIX/NetFlow message (1 UDP, 0 TCP, 0 file), 0 other packets"), "{text}");
+}
+
+/// Issue #22: `--fields` prints only the chosen fields, in the order asked, as one flat object
+/// whose keys are the names given; a field the record's template lacks is null. Values are the
+/// ones the full record holds, and YAML and the parallel JSON path agree.
+#[test]
+fn fields_print_only_the_chosen_keys_in_the_order_asked() {
+    let Some(data) = testdata_or_skip("fields_print_only_the_chosen_keys_in_the_order_asked") else { return };
+    let file = data.join("captures/pmacct/100-IPFIXv10-CISCO/traffic-00.pcap");
+    let path = file.to_str().unwrap();
+    let full = json_lines(&run(&["decode", "-o", "json", path]).stdout);
+    let fields = "octetDeltaCount,frame,sourceIPv4Address,templateId,sourceIPv6Address";
+    let out = run(&["decode", "-o", "json", "-j", "1", "--fields", fields, path]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let chosen = json_lines(&out.stdout);
+    assert_eq!(chosen.len(), full.len());
+    let names: Vec<_> = fields.split(',').collect();
+    let mut with_v4 = 0;
+    for (c, f) in chosen.iter().zip(&full) {
+        let keys: Vec<_> = c.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, names, "{c}");
+        assert_eq!(c["frame"], f["frame"]);
+        assert_eq!(c["templateId"], f["templateId"]);
+        for name in ["octetDeltaCount", "sourceIPv4Address", "sourceIPv6Address"] {
+            let expected = f["fields"].get(name).cloned().unwrap_or(Value::Null);
+            assert_eq!(c[name], expected, "{name} of {f}");
+        }
+        with_v4 += usize::from(c["sourceIPv4Address"].is_string());
+    }
+    assert!(with_v4 > 0 && with_v4 < chosen.len(), "the capture mixes IPv4 and IPv6 records");
+    let threads = json_lines(&run(&["decode", "-o", "json", "-j", "3", "--fields", fields, path]).stdout);
+    assert_eq!(threads, chosen);
+    let yaml = run(&["decode", "-o", "yaml", "--fields", fields, path]);
+    let yaml: Vec<Value> = serde_saphyr::from_slice(&yaml.stdout).expect("a YAML sequence");
+    assert_eq!(yaml, chosen);
+}
+
+/// A capture of one template (ports, a string, counters) whose records are `rows`.
+fn capture_of(dir: &Path, rows: &[(u16, &str, u64, u64)]) -> std::path::PathBuf {
+    use flowctl::core::capture::MessagePcapWriter;
+    use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template};
+    use flowctl::core::time::Timestamp;
+
+    let (exporter, collector) = ("192.0.2.1:50000".parse().unwrap(), "192.0.2.2:4739".parse().unwrap());
+    let file = dir.join("rows.pcap");
+    let mut pcap = MessagePcapWriter::create(&file).unwrap();
+    let template = Template::new(
+        256,
+        0,
+        [FieldSpec::iana(7, 2), FieldSpec::iana(82, 65535), FieldSpec::iana(2, 8), FieldSpec::iana(1, 8)],
+    );
+    let mut m = MessageWriter::ipfix(1_700_000_000, 0, 1);
+    m.begin_template_set(false);
+    m.template(&template);
+    pcap.write(Timestamp::from_secs(1_700_000_000), exporter, collector, &m.finish()).unwrap();
+    for (i, chunk) in rows.chunks(50).enumerate() {
+        let mut m = MessageWriter::ipfix(1_700_000_000, i as u32, 1);
+        m.begin_set(256);
+        for &(port, name, packets, bytes) in chunk {
+            m.record().unsigned(port as u64, 2).varlen(name.as_bytes()).unsigned(packets, 8).unsigned(bytes, 8);
+        }
+        pcap.write(Timestamp::from_secs(1_700_000_001 + i as i64), exporter, collector, &m.finish()).unwrap();
+    }
+    pcap.finish().unwrap();
+    file
+}
+
+/// Issue #22: `-o csv --fields` writes a header of the names and one RFC 4180 line per record
+/// (cells with commas, quotes or line breaks quoted, quotes doubled; a missing field is empty);
+/// without `--fields` the columns are the table's.
+#[test]
+fn csv_has_a_header_of_the_fields_and_quotes_per_rfc_4180() {
+    let dir = tempfile::tempdir().unwrap();
+    let file =
+        capture_of(dir.path(), &[(443, "eth0", 3, 180), (80, "wan, \"uplink\"", 1, 60), (53, "two\nlines", 2, 90)]);
+    let path = file.to_str().unwrap();
+    let out = run(&[
+        "decode",
+        "-o",
+        "csv",
+        "--fields",
+        "frame,sourceTransportPort,interfaceName,ie999,octetDeltaCount",
+        path,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "frame,sourceTransportPort,interfaceName,ie999,octetDeltaCount\n\
+         2,443,eth0,,180\n\
+         2,80,\"wan, \"\"uplink\"\"\",,60\n\
+         2,53,\"two\nlines\",,90\n"
+    );
+    let out = run(&["decode", "-o", "csv", path]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("frame,time,exporter,domain,template,kind,source,destination,proto,packets,bytes"));
+    assert_eq!(lines.next(), Some("2,2023-11-14T22:13:21.000000Z,192.0.2.1:50000,1,256,data,*:443,,,3,180"));
+}
+
+/// Issue #22: a name that is neither an element nor a metadata name is a usage error (exit 2)
+/// that names it and suggests the names close to it.
+#[test]
+fn an_unknown_field_is_an_error_naming_close_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = capture_of(dir.path(), &[(443, "eth0", 3, 180)]);
+    let out =
+        run(&["decode", "-o", "json", "--fields", "sourceTransportPort,sourceIpv4Adress", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unknown field `sourceIpv4Adress`") && err.contains("did you mean sourceIPv4Address"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+/// Whether every line has a column break (two blanks) before each column start of the header,
+/// so no cell runs into the next column (empty cells and trimmed line ends aside).
+fn aligned(table: &str) -> Result<(), String> {
+    let mut lines = table.lines();
+    let header = lines.next().ok_or("no header")?;
+    let starts: Vec<usize> =
+        (1..header.len()).filter(|&i| header.as_bytes()[i] != b' ' && header[..i].ends_with("  ")).collect();
+    for line in lines {
+        let chars: Vec<char> = line.chars().collect();
+        for &s in &starts {
+            if chars.len() > s && (chars[s - 1] != ' ' || chars[s - 2] != ' ') {
+                return Err(format!("not aligned at column {s}:\n{header}\n{line}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Defect 5 of issue #22: the table printed its header once but recomputed the widths per chunk
+/// of 1000 rows, so rows wider than the first chunk's pushed later columns out from under the
+/// header. Widths are now fixed by the first chunk: every row lines up with the header, a wider
+/// cell is cut with `…`, and the last column is never cut.
+#[test]
+fn table_rows_wider_than_the_first_chunk_stay_aligned_with_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = vec![(443, "eth0", 3, 180); 1200];
+    for row in rows.iter_mut().skip(1000) {
+        *row = (443, "eth0", 12_345_678_901, 98_765_432_109_876);
+    }
+    let file = capture_of(dir.path(), &rows);
+    let path = file.to_str().unwrap();
+    let table = String::from_utf8(run(&["decode", "-o", "table", path]).stdout).unwrap();
+    assert_eq!(table.lines().count(), 1201);
+    aligned(&table).unwrap();
+    let last = table.lines().last().unwrap();
+    assert!(last.ends_with("  98765432109876") && last.contains("  123456…  "), "{last}");
+    let chosen = String::from_utf8(
+        run(&["decode", "-o", "table", "--fields", "packetDeltaCount,frame,octetDeltaCount", path]).stdout,
+    )
+    .unwrap();
+    assert!(chosen.starts_with("packetDeltaCount  frame  octetDeltaCount\n"), "{chosen}");
+    aligned(&chosen).unwrap();
+    assert!(chosen.lines().last().unwrap().starts_with("12345678901       "), "{chosen}");
 }

@@ -292,9 +292,11 @@ fn readme_decode_commands_print_exactly_what_the_readme_shows() {
     }
     assert!(decodes.len() >= 4, "{decodes:?}");
     for e in decodes {
-        let (command, tail) = match e.command.split_once(" | tail -") {
-            Some((c, n)) => (c.to_owned(), Some(n.parse::<usize>().unwrap())),
-            None => (e.command.clone(), None),
+        // `| tail -N` and `| head -N` keep the last or first N lines.
+        let (command, cut) = match (e.command.split_once(" | tail -"), e.command.split_once(" | head -")) {
+            (Some((c, n)), _) => (c.to_owned(), Some((false, n.parse::<usize>().unwrap()))),
+            (None, Some((c, n))) => (c.to_owned(), Some((true, n.parse::<usize>().unwrap()))),
+            (None, None) => (e.command.clone(), None),
         };
         let mut args = args_of(&command);
         if !args.iter().any(|a| a == "-o") {
@@ -303,9 +305,13 @@ fn readme_decode_commands_print_exactly_what_the_readme_shows() {
         let out = run_in(root(), &args);
         assert!(out.status.success(), "README.md:{}: {command}: {}", e.line, String::from_utf8_lossy(&out.stderr));
         let mut printed = lines(&out.stdout);
-        if let Some(n) = tail {
-            printed = printed.split_off(printed.len().saturating_sub(n));
-            assert_eq!(e.shown.len(), n, "README.md:{}: `tail -{n}` shows {} lines", e.line, e.shown.len());
+        if let Some((head, n)) = cut {
+            if head {
+                printed.truncate(n);
+            } else {
+                printed = printed.split_off(printed.len().saturating_sub(n));
+            }
+            assert_eq!(e.shown.len(), n, "README.md:{}: `{}` shows {} lines", e.line, e.command, e.shown.len());
         } else {
             printed.extend(lines(&out.stderr));
         }

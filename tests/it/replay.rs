@@ -17,7 +17,7 @@ use flowctl::core::decode::{self, DecodeOptions};
 use flowctl::core::ipfix::decoder::{Decoder, DecoderConfig, Origin, RecordRef, SessionKey, Transport, Visitor};
 use flowctl::core::ipfix::error::DecodeError;
 use flowctl::core::ipfix::{FieldSpec, MessageWriter, Template};
-use flowctl::core::output::OutputFormat;
+use flowctl::core::output::RecordFormat;
 use flowctl::core::output::json::JsonWriter;
 use flowctl::core::replay::{self, ReplayOptions, ReplayReport, StreamTls};
 use flowctl::core::time::Timestamp;
@@ -132,7 +132,8 @@ fn decode_text(path: &Path) -> String {
         files: vec![path.to_owned()],
         capture: CaptureOptions::default(),
         decoder: DecoderConfig::default(),
-        format: OutputFormat::Json,
+        format: RecordFormat::Json,
+        fields: None,
         stats: false,
         count: None,
         progress: false,

@@ -8,6 +8,7 @@
 use std::io::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::fields::Selection;
 use crate::core::ipfix::decoder::{MessageMeta, RecordRef, Templates};
 use crate::core::ipfix::record::{DataRecord, Records};
 use crate::core::ipfix::template::{Field, Occurrence, Template};
@@ -26,6 +27,8 @@ pub struct JsonWriter {
     prefix: Vec<u8>,
     prefix_key: Option<(MessageMeta, u16, bool)>,
     times: Rfc3339Cache,
+    /// `--fields`: only these, as a flat object.
+    selection: Option<Selection>,
 }
 
 /// What writing values needs besides the value: the templates for sub-template lists and the
@@ -37,7 +40,23 @@ pub struct Cx<'a> {
 
 impl JsonWriter {
     pub fn new(with_frame: bool) -> Self {
-        JsonWriter { with_frame, prefix: Vec::with_capacity(256), prefix_key: None, times: Rfc3339Cache::default() }
+        JsonWriter {
+            with_frame,
+            prefix: Vec::with_capacity(256),
+            prefix_key: None,
+            times: Rfc3339Cache::default(),
+            selection: None,
+        }
+    }
+
+    /// Writes only the selected fields, as one flat object per record.
+    pub fn with_selection(mut self, selection: Option<Selection>) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    pub fn selection(&self) -> Option<&Selection> {
+        self.selection.as_ref()
     }
 
     pub fn with_frame(&self) -> bool {
@@ -47,6 +66,9 @@ impl JsonWriter {
     /// Appends one record as a line (with its newline) to `out`.
     #[inline]
     pub fn record(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        if let Some(selection) = &mut self.selection {
+            return selection.json(r, self.with_frame, &mut self.times, out);
+        }
         let key = (*r.meta, r.record.template.id, r.late);
         if self.prefix_key.as_ref() != Some(&key) {
             self.build_prefix(r);
@@ -162,7 +184,7 @@ fn key(template: &Template, field: &Field, out: &mut Vec<u8>) {
 /// One field's value. The common fixed-size types are written straight from their bytes;
 /// everything else goes through [`Value`].
 #[inline]
-fn field_value(field: &Field, raw: &[u8], cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
+pub(super) fn field_value(field: &Field, raw: &[u8], cx: &mut Cx<'_>, out: &mut Vec<u8>, depth: usize) {
     if field.spec.length == 0 {
         return out.extend_from_slice(b"null");
     }

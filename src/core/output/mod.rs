@@ -1,9 +1,11 @@
 //! Printers shared by the commands that show records: `table` and `wide` for people, `json`
-//! (the record contract of DESIGN.md, one object per line) and `yaml` (the same objects).
+//! (the record contract of DESIGN.md, one object per line), `yaml` (the same objects) and `csv`
+//! (records only); `--fields` narrows any of them to the chosen fields.
 //!
 //! A printer buffers its output and reports the first write error (a closed pipe, say) through
 //! [`RecordPrinter::error`] so the caller stops reading input instead of panicking.
 
+pub mod fields;
 pub mod json;
 pub mod parallel;
 pub mod plural;
@@ -14,6 +16,7 @@ use std::io::{self, Write};
 
 use crate::core::ipfix::decoder::RecordRef;
 
+use self::fields::{Selection, csv_line};
 use self::json::JsonWriter;
 use self::parallel::ParallelJson;
 use self::table::TablePrinter;
@@ -27,12 +30,45 @@ pub enum OutputFormat {
     Yaml,
 }
 
+/// How records are shown: the formats of [`OutputFormat`] and CSV.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordFormat {
+    Table,
+    Wide,
+    Json,
+    Yaml,
+    Csv,
+}
+
+impl RecordFormat {
+    /// How a summary (`--stats`) is shown: CSV is for records, so a table.
+    pub fn summary(self) -> OutputFormat {
+        match self {
+            RecordFormat::Table | RecordFormat::Csv => OutputFormat::Table,
+            RecordFormat::Wide => OutputFormat::Wide,
+            RecordFormat::Json => OutputFormat::Json,
+            RecordFormat::Yaml => OutputFormat::Yaml,
+        }
+    }
+}
+
+impl From<OutputFormat> for RecordFormat {
+    fn from(f: OutputFormat) -> Self {
+        match f {
+            OutputFormat::Table => RecordFormat::Table,
+            OutputFormat::Wide => RecordFormat::Wide,
+            OutputFormat::Json => RecordFormat::Json,
+            OutputFormat::Yaml => RecordFormat::Yaml,
+        }
+    }
+}
+
 /// Buffered output flushed in large writes; the first error sticks.
 const FLUSH_AT: usize = 256 << 10;
 
 /// Prints records in one format.
 pub struct RecordPrinter<W: Write> {
-    format: OutputFormat,
+    format: RecordFormat,
     out: W,
     buf: Vec<u8>,
     json: JsonWriter,
@@ -41,30 +77,40 @@ pub struct RecordPrinter<W: Write> {
     table: TablePrinter,
     /// Scratch for YAML, which goes through the JSON form of the record.
     scratch: Vec<u8>,
+    /// CSV's header is still to be written.
+    csv_header: bool,
     error: Option<io::Error>,
 }
 
 impl<W: Write> RecordPrinter<W> {
     /// `with_frame`: include the capture frame number (captures have one, live input not).
-    pub fn new(format: OutputFormat, out: W, with_frame: bool) -> Self {
+    /// `selection`: print only these fields (`--fields`).
+    pub fn new(format: RecordFormat, out: W, with_frame: bool, selection: Option<Selection>) -> Self {
         RecordPrinter {
             format,
             out,
             buf: Vec::with_capacity(FLUSH_AT + (64 << 10)),
-            json: JsonWriter::new(with_frame),
+            json: JsonWriter::new(with_frame).with_selection(selection.clone()),
             parallel: None,
-            table: TablePrinter::new(format == OutputFormat::Wide, with_frame),
+            table: TablePrinter::new(format == RecordFormat::Wide, with_frame, selection),
             scratch: Vec::new(),
+            csv_header: format == RecordFormat::Csv,
             error: None,
         }
     }
 
     /// Formats JSON on `workers` threads (nothing changes for other formats or fewer than 2).
     pub fn with_workers(mut self, workers: usize) -> Self {
-        if self.format == OutputFormat::Json && workers >= 2 {
-            self.parallel = Some(ParallelJson::new(self.json.with_frame(), workers));
+        if self.format == RecordFormat::Json && workers >= 2 {
+            self.parallel = Some(ParallelJson::new(self.json.with_frame(), self.json.selection().cloned(), workers));
         }
         self
+    }
+
+    fn write_csv_header(&mut self) {
+        if std::mem::take(&mut self.csv_header) {
+            csv_line(self.table.csv_header(), &mut self.buf);
+        }
     }
 
     /// The write error that stopped the printer, if any.
@@ -87,13 +133,17 @@ impl<W: Write> RecordPrinter<W> {
             return;
         }
         match self.format {
-            OutputFormat::Json => self.json.record(r, &mut self.buf),
-            OutputFormat::Yaml => {
+            RecordFormat::Json => self.json.record(r, &mut self.buf),
+            RecordFormat::Yaml => {
                 self.scratch.clear();
                 self.json.record(r, &mut self.scratch);
                 yaml_item(&self.scratch, &mut self.buf);
             }
-            OutputFormat::Table | OutputFormat::Wide => {
+            RecordFormat::Csv => {
+                self.write_csv_header();
+                self.table.csv_record(r, &mut self.buf);
+            }
+            RecordFormat::Table | RecordFormat::Wide => {
                 self.table.record(r);
                 if self.table.ready() {
                     self.table.render(&mut self.buf);
@@ -123,9 +173,10 @@ impl<W: Write> RecordPrinter<W> {
             let (out, error) = (&mut self.out, &mut self.error);
             parallel.finish(&mut |text| write_text(out, error, text));
         }
-        if self.error.is_none() && matches!(self.format, OutputFormat::Table | OutputFormat::Wide) {
+        if self.error.is_none() && matches!(self.format, RecordFormat::Table | RecordFormat::Wide) {
             self.table.render(&mut self.buf);
         }
+        self.write_csv_header();
         if self.error.is_none() {
             self.flush_buf();
         }

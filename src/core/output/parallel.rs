@@ -15,6 +15,7 @@ use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use super::fields::Selection;
 use super::json::JsonWriter;
 use crate::core::ipfix::decoder::{MessageMeta, RecordRef, Templates};
 use crate::core::ipfix::record::DataRecord;
@@ -72,7 +73,7 @@ pub struct ParallelJson {
 }
 
 impl ParallelJson {
-    pub fn new(with_frame: bool, workers: usize) -> Self {
+    pub fn new(with_frame: bool, selection: Option<Selection>, workers: usize) -> Self {
         let (jobs, job_rx) = sync_channel::<Batch>(workers * 2);
         let (done_tx, done) = std::sync::mpsc::channel::<Done>();
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -80,7 +81,8 @@ impl ParallelJson {
         let workers = (0..workers)
             .map(|_| {
                 let (rx, tx, spare) = (job_rx.clone(), done_tx.clone(), spare_text.clone());
-                std::thread::spawn(move || work(with_frame, &rx, &tx, &spare))
+                let json = JsonWriter::new(with_frame).with_selection(selection.clone());
+                std::thread::spawn(move || work(json, &rx, &tx, &spare))
             })
             .collect();
         ParallelJson {
@@ -93,7 +95,7 @@ impl ParallelJson {
             next_seq: 0,
             next_to_write: 0,
             early: BTreeMap::new(),
-            local: JsonWriter::new(with_frame),
+            local: JsonWriter::new(with_frame).with_selection(selection),
             last_meta: None,
             last_template: None,
         }
@@ -209,8 +211,7 @@ fn has_lists(t: &Template) -> bool {
     })
 }
 
-fn work(with_frame: bool, jobs: &Mutex<Receiver<Batch>>, done: &Sender<Done>, spare: &Mutex<Vec<Vec<u8>>>) {
-    let mut json = JsonWriter::new(with_frame);
+fn work(mut json: JsonWriter, jobs: &Mutex<Receiver<Batch>>, done: &Sender<Done>, spare: &Mutex<Vec<Vec<u8>>>) {
     let no_templates = Templates::default();
     loop {
         let batch = match jobs.lock() {

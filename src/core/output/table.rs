@@ -1,11 +1,12 @@
 //! `-o table` and `-o wide`: records as aligned columns for people.
 //!
-//! A capture can hold millions of records, so rows are rendered in chunks; each chunk keeps the
-//! column widths of the chunks before it (comfy-table lower bounds), so columns stay aligned and
-//! memory stays flat. `table` shows the flow in a few columns; `wide` adds every field.
+//! A capture can hold millions of records, so rows are rendered in chunks and the header is
+//! printed once. The column widths are fixed by the header and the first chunk and never change,
+//! so the header fits every row: a later cell wider than its column is cut to the width and ends
+//! in `…` (the last column, which nothing follows, is never cut). `table` shows the flow in a
+//! few columns; `wide` adds every field; `--fields` shows the chosen fields instead.
 
-use comfy_table::{ColumnConstraint, ContentArrangement, Table, Width, presets};
-
+use super::fields::{Selection, csv_line};
 use super::json;
 use crate::core::ipfix::decoder::{RecordRef, Templates};
 use crate::core::ipfix::value::Value;
@@ -16,17 +17,22 @@ const CHUNK: usize = 1000;
 pub struct TablePrinter {
     wide: bool,
     with_frame: bool,
+    selection: Option<Selection>,
     rows: Vec<Vec<String>>,
-    widths: Vec<u16>,
-    header_done: bool,
+    /// Set when the header is printed.
+    widths: Option<Vec<usize>>,
 }
 
 impl TablePrinter {
-    pub fn new(wide: bool, with_frame: bool) -> Self {
-        TablePrinter { wide, with_frame, rows: Vec::new(), widths: Vec::new(), header_done: false }
+    pub fn new(wide: bool, with_frame: bool, selection: Option<Selection>) -> Self {
+        TablePrinter { wide, with_frame, selection, rows: Vec::new(), widths: None }
     }
 
-    fn header(&self) -> Vec<&'static str> {
+    /// The column names: the chosen fields as asked for, or the flow's columns.
+    pub fn header(&self) -> Vec<String> {
+        if let Some(s) = &self.selection {
+            return s.labels().map(str::to_string).collect();
+        }
         let mut h = Vec::new();
         if self.with_frame {
             h.push("FRAME");
@@ -46,7 +52,15 @@ impl TablePrinter {
         if self.wide {
             h.push("FIELDS");
         }
-        h
+        h.into_iter().map(str::to_string).collect()
+    }
+
+    /// CSV's header: the chosen fields, or the table's columns in lower case.
+    pub fn csv_header(&self) -> Vec<String> {
+        match &self.selection {
+            Some(_) => self.header(),
+            None => self.header().iter().map(|h| h.to_ascii_lowercase()).collect(),
+        }
     }
 
     pub fn record(&mut self, r: &RecordRef<'_>) {
@@ -59,8 +73,19 @@ impl TablePrinter {
         self.rows.push(row);
     }
 
+    /// Appends the record as a CSV line: the chosen fields, or the table's cells.
+    pub fn csv_record(&mut self, r: &RecordRef<'_>, out: &mut Vec<u8>) {
+        match &mut self.selection {
+            Some(s) => s.csv(r, self.with_frame, out),
+            None => csv_line(self.row(r), out),
+        }
+    }
+
     /// The cells of a record's row.
-    pub fn row(&self, r: &RecordRef<'_>) -> Vec<String> {
+    pub fn row(&mut self, r: &RecordRef<'_>) -> Vec<String> {
+        if let Some(s) = &mut self.selection {
+            return s.cells(r, self.with_frame);
+        }
         let rec = r.record;
         let get = |id: u16| rec.get(0, id).filter(|v| !matches!(v, Value::Absent));
         let endpoint = |v4: u16, v6: u16, port: u16| -> String {
@@ -112,33 +137,58 @@ impl TablePrinter {
         self.rows.len() >= CHUNK
     }
 
-    /// Renders the rows held so far into `out`.
+    /// Renders the rows held so far into `out`, the header first the first time.
     pub fn render(&mut self, out: &mut Vec<u8>) {
         if self.rows.is_empty() {
             return;
         }
-        let mut table = Table::new();
-        table.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
-        if !self.header_done {
-            table.set_header(self.header());
-        }
+        let widths = match self.widths.take() {
+            Some(widths) => widths,
+            None => {
+                let header = self.header();
+                let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+                for row in &self.rows {
+                    for (w, cell) in widths.iter_mut().zip(row) {
+                        *w = (*w).max(width(cell));
+                    }
+                }
+                line(&header, &widths, out);
+                widths
+            }
+        };
         for row in self.rows.drain(..) {
-            table.add_row(row);
+            line(&row, &widths, out);
         }
-        if !self.widths.is_empty() {
-            table.set_constraints(self.widths.iter().map(|&w| ColumnConstraint::LowerBoundary(Width::Fixed(w))));
-        }
-        for line in table.lines() {
-            // The style pads every cell with a space; the first one only indents the table.
-            let line = line.strip_prefix(' ').unwrap_or(&line);
-            out.extend_from_slice(line.trim_end().as_bytes());
-            out.push(b'\n');
-        }
-        let widths = table.column_max_content_widths();
-        self.widths =
-            widths.iter().zip(self.widths.iter().chain(std::iter::repeat(&0))).map(|(a, b)| *a.max(b)).collect();
-        self.header_done = true;
+        self.widths = Some(widths);
     }
+}
+
+fn width(cell: &str) -> usize {
+    cell.chars().count()
+}
+
+/// One line of cells padded to `widths` and two spaces apart, as comfy-table's borderless style
+/// lays them out, without trailing blanks.
+fn line(cells: &[String], widths: &[usize], out: &mut Vec<u8>) {
+    let start = out.len();
+    for (i, (cell, &w)) in cells.iter().zip(widths).enumerate() {
+        if i > 0 {
+            out.extend_from_slice(b"  ");
+        }
+        let n = width(cell);
+        if i + 1 == cells.len().min(widths.len()) {
+            out.extend_from_slice(cell.as_bytes());
+        } else if n > w {
+            out.extend(cell.chars().take(w.saturating_sub(1)).collect::<String>().bytes());
+            out.extend_from_slice("…".as_bytes());
+        } else {
+            out.extend_from_slice(cell.as_bytes());
+            out.resize(out.len() + (w - n), b' ');
+        }
+    }
+    let end = out[start..].iter().rposition(|&b| b != b' ').map_or(start, |p| start + p + 1);
+    out.truncate(end);
+    out.push(b'\n');
 }
 
 /// A value as people read it: strings and addresses bare, lists as JSON.
