@@ -205,6 +205,8 @@ struct Entry {
     trimmed: bool,
     /// Capture time, microseconds since the epoch.
     time_us: i64,
+    /// The file it was read from (an index into the files), for the progress line.
+    file: u32,
 }
 
 /// Messages read from the files: payloads back to back, and their entries.
@@ -424,6 +426,7 @@ impl<'a> Reader<'a> {
                 self.next_file += 1;
                 continue;
             };
+            let file = *file;
             let message = match capture.next() {
                 None => {
                     self.current = None;
@@ -440,7 +443,7 @@ impl<'a> Reader<'a> {
                 Some(Ok(m)) => m,
             };
             // A network session spans files (a rotated capture); an RFC 5655 file is its own.
-            let source = if message.transport == Transport::File { *file + 1 } else { 0 };
+            let source = if message.transport == Transport::File { file + 1 } else { 0 };
             let key = SessionKey {
                 source,
                 transport: message.transport,
@@ -460,6 +463,7 @@ impl<'a> Reader<'a> {
                 skip: None,
                 trimmed: false,
                 time_us,
+                file,
             };
             match fit(message.payload, &self.opts.to) {
                 Ok(len) => {
@@ -834,14 +838,16 @@ impl Progress {
         Some(Progress { bar, shown: Instant::now() })
     }
 
-    fn show(&mut self, sent: &Counts, started: Instant) {
+    /// One line for the whole run, naming the file being read.
+    fn show(&mut self, file: Option<&std::path::Path>, sent: &Counts, started: Instant) {
         if self.shown.elapsed() < PROGRESS_EVERY {
             return;
         }
         self.shown = Instant::now();
         let secs = started.elapsed().as_secs_f64().max(1e-9);
+        let reading = file.map(|f| format!("{}: ", f.display())).unwrap_or_default();
         self.bar.set_message(format!(
-            "{} messages, {} records sent ({:.0} messages/s, {:.0} records/s)",
+            "{reading}{} messages, {} records sent ({:.0} messages/s, {:.0} records/s)",
             sent.messages,
             sent.records,
             sent.messages as f64 / secs,
@@ -898,7 +904,8 @@ impl Replayer<'_> {
             }
             i = j;
             if let Some(p) = &mut self.progress {
-                p.show(&self.tally.sent, self.started);
+                let file = chunk.entries.get(i.saturating_sub(1)).and_then(|e| self.opts.files.get(e.file as usize));
+                p.show(file.map(|f| f.as_path()), &self.tally.sent, self.started);
             }
         }
         Ok(Flow::Go)
@@ -1313,6 +1320,7 @@ mod tests {
             skip: None,
             trimmed: false,
             time_us,
+            file: 0,
         }
     }
 

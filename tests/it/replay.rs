@@ -911,3 +911,30 @@ fn ctrl_c_during_a_write_the_collector_is_not_reading_counts_it_as_not_delivered
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("count as not delivered"), "{stderr}");
 }
+
+/// Issue 22, defect 9: the progress line of a replay over several files names the file it reads.
+#[test]
+fn the_progress_line_names_the_file_being_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let quickstart = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated/quickstart.pcap");
+    let (first, second) = (dir.path().join("first.pcap"), dir.path().join("second.pcap"));
+    std::fs::copy(&quickstart, &first).unwrap();
+    std::fs::copy(&quickstart, &second).unwrap();
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let to = format!("udp://{}", sink.local_addr().unwrap());
+    // Eight records a file at eight a second: a second per file, several progress lines each.
+    let command = format!(
+        "{} replay -o json --rate 8 --to {to} {} {}",
+        assert_cmd::cargo::cargo_bin("flowctl").display(),
+        first.display(),
+        second.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("script(1) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("{}: ", first.display())), "{text}");
+    assert!(text.contains(&format!("{}: ", second.display())), "{text}");
+}
