@@ -66,6 +66,9 @@ impl From<OutputFormat> for RecordFormat {
 /// Buffered output flushed in large writes; the first error sticks.
 const FLUSH_AT: usize = 256 << 10;
 
+/// Up to this many chosen fields are formatted on the decoding thread.
+const INLINE_FIELDS: usize = 8;
+
 /// Prints records in one format.
 pub struct RecordPrinter<W: Write> {
     format: RecordFormat,
@@ -99,9 +102,11 @@ impl<W: Write> RecordPrinter<W> {
         }
     }
 
-    /// Formats JSON on `workers` threads (nothing changes for other formats or fewer than 2).
+    /// Formats JSON on `workers` threads (nothing changes for other formats or fewer than 2, nor
+    /// for a selection of a few fields, which costs less to format than to copy to a worker).
     pub fn with_workers(mut self, workers: usize) -> Self {
-        if self.format == RecordFormat::Json && workers >= 2 {
+        let few = self.json.selection().is_some_and(|s| s.len() <= INLINE_FIELDS);
+        if self.format == RecordFormat::Json && workers >= 2 && !few {
             self.parallel = Some(ParallelJson::new(self.json.with_frame(), self.json.selection().cloned(), workers));
         }
         self
