@@ -4,11 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::listen::{ListenAddress, ListenerArgs, endpoints, listen_address};
-use super::{ExitStatus, GlobalArgs, StatusArgs};
+use super::{ExitStatus, GlobalArgs, StatusArgs, service};
 use crate::core::collect::{self, CollectOptions};
 use crate::core::collector::CollectorConfig;
 use crate::core::ipfix::DecoderConfig;
@@ -76,7 +75,6 @@ pub struct CollectArgs {
 pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let defaults = CollectorConfig::default();
     let lifetime = args.template_lifetime.as_secs();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let opts = CollectOptions {
         collector: CollectorConfig {
             listen: if args.listen.is_empty() { defaults.listen } else { endpoints(args.listen) },
@@ -101,39 +99,10 @@ pub fn run(args: CollectArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus>
         status_every: args.status.status_every,
     };
     let duration = args.duration;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.clamp(1, 4))
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let summary = runtime.block_on(async move {
+    let summary = service::multi_thread(service::workers_per_core(4))?.block_on(async move {
         let stdout = std::io::stdout();
-        collect::run(opts, stdout, std::io::stderr(), shutdown_signal(duration)).await
+        collect::run(opts, stdout, std::io::stderr(), service::shutdown_signal(duration)).await
     })?;
     // Received and never decoded: the exit status says so.
     Ok(if summary.connections.undrained > 0 { ExitStatus::Failure } else { ExitStatus::Success })
-}
-
-/// Completes on Ctrl-C, SIGTERM, or after `duration`.
-pub(crate) async fn shutdown_signal(duration: Option<Duration>) {
-    let timer = async {
-        match duration {
-            Some(d) => tokio::time::sleep(d).await,
-            None => std::future::pending().await,
-        }
-    };
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let sigterm = async {
-        match term.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = sigterm => {}
-        _ = timer => {}
-    }
 }

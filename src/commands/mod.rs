@@ -10,6 +10,7 @@ pub mod get;
 pub mod listen;
 pub mod replay;
 pub mod run;
+pub mod service;
 pub mod tc;
 
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};

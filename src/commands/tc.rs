@@ -308,11 +308,7 @@ fn cluster_client(place: &Where) -> anyhow::Result<kube::Client> {
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?
-        .block_on(f)
+    super::service::current_thread()?.block_on(f)
 }
 
 fn name(t: &TrafficControl) -> &str {

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use tracing::{info, warn};
 
-use super::super::{ExitStatus, GlobalArgs, StatusArgs};
+use super::super::{ExitStatus, GlobalArgs, StatusArgs, service};
 use super::aggregator::ProfileArg;
 use crate::core::agent::{self, AgentOptions, Metadata, StoreConfig};
 use crate::core::aggregator::fnv1_32;
@@ -116,14 +116,9 @@ pub struct AgentArgs {
 }
 
 pub fn run(args: AgentArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
+    service::multi_thread(2)?.block_on(async move {
         let opts = options(args).await?;
-        agent::run(opts, crate::commands::collect::shutdown_signal(None)).await
+        agent::run(opts, service::shutdown_signal(None)).await
     })?;
     Ok(ExitStatus::Success)
 }

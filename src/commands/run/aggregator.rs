@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, ValueEnum};
 use tracing::warn;
 
 use super::super::listen::{ListenAddress, ListenerArgs, endpoints, listen_address};
-use super::super::{ExitStatus, GlobalArgs, StatusArgs};
+use super::super::{ExitStatus, GlobalArgs, StatusArgs, service};
 use crate::core::aggregator::store::StoreConfig;
 use crate::core::aggregator::{aggregate, fnv1_32, proxy};
 use crate::core::collector::CollectorConfig;
@@ -152,14 +151,8 @@ pub enum ProfileArg {
 }
 
 pub fn run(args: AggregatorArgs, _global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cores.clamp(1, 4))
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    let undrained = runtime.block_on(async move {
-        let shutdown = crate::commands::collect::shutdown_signal(None);
+    let undrained = service::multi_thread(service::workers_per_core(4))?.block_on(async move {
+        let shutdown = service::shutdown_signal(None);
         match options(args).await? {
             Options::Proxy(opts) => proxy::run(*opts, shutdown).await.map(|s| s.undrained_bytes),
             Options::Aggregate(opts) => aggregate::run(*opts, shutdown).await.map(|s| s.undrained_bytes),
