@@ -10,10 +10,11 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use flowctl::core::aggregator::RecordMetrics;
 use flowctl::core::aggregator::proxy::{self, ProxyOptions, ProxySummary};
-use flowctl::core::aggregator::{RecordMetrics, fnv1_32};
 use flowctl::core::collector::CollectorConfig;
 use flowctl::core::exporter::{ExporterConfig, Profile};
+use flowctl::core::flow::fnv1_32;
 use flowctl::core::flow::{Flow, FlowWriter, Layout, LayoutOptions, layout_names};
 use flowctl::core::ipfix::{MessageWriter, Template};
 use flowctl::core::k8s::PodStore;

@@ -17,12 +17,6 @@ use std::sync::Arc;
 use crate::core::flow::Flow;
 use crate::core::k8s::PodStore;
 
-/// FNV-1 32-bit (not FNV-1a): how Antrea derives an observation domain id from a Node name or a
-/// cluster UUID (reference §1.3, §3.1).
-pub fn fnv1_32(bytes: &[u8]) -> u32 {
-    bytes.iter().fold(0x811c_9dc5u32, |h, &b| h.wrapping_mul(0x0100_0193) ^ u32::from(b))
-}
-
 /// The labels of a named Pod, as JSON text; `None` for no name or a Pod the store does not know.
 pub(crate) fn pod_labels(pods: &PodStore, namespace: &str, name: &str) -> Option<Arc<str>> {
     if name.is_empty() { None } else { pods.labels(namespace, name) }
@@ -63,18 +57,5 @@ fn warn_undrained(board: &crate::core::collector::Board) {
             c.undrained_bytes,
             c.undrained
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fnv1_32_matches_gos_hash_fnv_new32() {
-        // Go: h := fnv.New32(); h.Write([]byte(s)); h.Sum32()
-        assert_eq!(fnv1_32(b""), 0x811c_9dc5);
-        assert_eq!(fnv1_32(b"a"), 0x050c_5d7e);
-        assert_eq!(fnv1_32(b"foobar"), 0x31f0_b262);
     }
 }

@@ -33,6 +33,12 @@ pub const FLOW_TYPE_INTER_NODE: u8 = 2;
 pub const FLOW_TYPE_TO_EXTERNAL: u8 = 3;
 pub const FLOW_TYPE_FROM_EXTERNAL: u8 = 4;
 
+/// FNV-1 32-bit (not FNV-1a): how Antrea derives an observation domain id from a Node name (the
+/// agent) or a cluster UUID (the aggregator) (reference §1.3, §3.1).
+pub fn fnv1_32(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| h.wrapping_mul(0x0100_0193) ^ u32::from(b))
+}
+
 /// flowDirection values (IANA element 61; Antrea's UNKNOWN is 255).
 pub const DIRECTION_INGRESS: u8 = 0;
 pub const DIRECTION_EGRESS: u8 = 1;
@@ -55,6 +61,14 @@ pub fn flow_direction(flow: &Flow) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fnv1_32_matches_gos_hash_fnv_new32() {
+        // Go: h := fnv.New32(); h.Write([]byte(s)); h.Sum32()
+        assert_eq!(super::fnv1_32(b""), 0x811c_9dc5);
+        assert_eq!(super::fnv1_32(b"a"), 0x050c_5d7e);
+        assert_eq!(super::fnv1_32(b"foobar"), 0x31f0_b262);
+    }
+
     use super::*;
 
     fn flow(flow_type: u8, source: &str, destination: &str) -> Flow {
