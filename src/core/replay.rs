@@ -543,7 +543,7 @@ impl Pacer {
 
 /// Whether sending goes on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Flow {
+enum Sending {
     Go,
     Stopped,
 }
@@ -872,7 +872,7 @@ struct Replayer<'a> {
 
 impl Replayer<'_> {
     /// Sends every message of the chunk, in windows.
-    fn send_chunk(&mut self, chunk: &mut Chunk) -> Result<Flow, ReplayError> {
+    fn send_chunk(&mut self, chunk: &mut Chunk) -> Result<Sending, ReplayError> {
         let n = chunk.entries.len();
         let mut i = 0;
         while i < n {
@@ -882,12 +882,12 @@ impl Replayer<'_> {
                     break;
                 }
                 if self.stop.load(Ordering::Relaxed) {
-                    return Ok(Flow::Stopped);
+                    return Ok(Sending::Stopped);
                 }
                 std::thread::sleep(wait.min(MAX_NAP));
             }
             if self.stop.load(Ordering::Relaxed) {
-                return Ok(Flow::Stopped);
+                return Ok(Sending::Stopped);
             }
             let now = Instant::now();
             let mut j = i;
@@ -899,8 +899,8 @@ impl Replayer<'_> {
                 self.pacer.take(e);
                 j += 1;
             }
-            if self.send_window(chunk, i, j)? == Flow::Stopped {
-                return Ok(Flow::Stopped);
+            if self.send_window(chunk, i, j)? == Sending::Stopped {
+                return Ok(Sending::Stopped);
             }
             i = j;
             if let Some(p) = &mut self.progress {
@@ -908,11 +908,11 @@ impl Replayer<'_> {
                 p.show(file.map(|f| f.as_path()), &self.tally.sent, self.started);
             }
         }
-        Ok(Flow::Go)
+        Ok(Sending::Go)
     }
 
     /// Sends entries `from..to` of the chunk: sequence numbers first, then one batch per session.
-    fn send_window(&mut self, chunk: &mut Chunk, from: usize, to: usize) -> Result<Flow, ReplayError> {
+    fn send_window(&mut self, chunk: &mut Chunk, from: usize, to: usize) -> Result<Sending, ReplayError> {
         let Chunk { bytes, entries } = chunk;
         let window = &entries[from..to];
         for e in window {
@@ -950,7 +950,7 @@ impl Replayer<'_> {
             let s = session as usize;
             let Some(mut link) = self.output.take_link(&mut self.sessions.list, s, &mut self.tally, &mut self.log)?
             else {
-                return Ok(Flow::Stopped);
+                return Ok(Sending::Stopped);
             };
             let session = &mut self.sessions.list[s];
             match self.output.send(&mut link, session, &msgs[..n], &records[..n], &mut self.tally, &mut self.log) {
@@ -958,11 +958,11 @@ impl Replayer<'_> {
                 Sent::Lost => self.output.open.retain(|&o| o as usize != s),
                 Sent::Stopped => {
                     session.link = Some(link);
-                    return Ok(Flow::Stopped);
+                    return Ok(Sending::Stopped);
                 }
             }
         }
-        Ok(Flow::Go)
+        Ok(Sending::Go)
     }
 }
 
@@ -1013,7 +1013,7 @@ pub fn run(opts: &ReplayOptions, stop: &AtomicBool) -> Result<ReplayReport, Repl
     'passes: loop {
         replayer.pacer.new_pass();
         loop {
-            if replayer.send_chunk(&mut chunk)? == Flow::Stopped {
+            if replayer.send_chunk(&mut chunk)? == Sending::Stopped {
                 interrupted = true;
                 break 'passes;
             }
