@@ -57,20 +57,3 @@ impl Drop for StatusLine {
         }
     }
 }
-
-/// `1 record`, `2 records`: a count with its noun.
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_count_takes_the_singular_only_for_one() {
-        assert_eq!(count(1, "exporter", "exporters"), "1 exporter");
-        assert_eq!(count(0, "exporter", "exporters"), "0 exporters");
-        assert_eq!(count(2, "record", "records"), "2 records");
-    }
-}

@@ -16,7 +16,7 @@ use anyhow::Context;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use crate::core::announce::{self, StatusLine};
+use crate::core::announce::StatusLine;
 use crate::core::collector::{Board, CollectingProcess, CollectorConfig, ConnectionCounters, RecordSink, SinkFactory};
 use crate::core::ipfix::decoder::{DomainStats, RecordRef};
 use crate::core::metrics;
@@ -351,10 +351,10 @@ where
             let out = if stats { String::new() } else { format!(", {} printed", printed.load(Ordering::Relaxed)) };
             format!(
                 "status: {}{out}, {} dropped by the kernel, {} malformed, {} connected",
-                announce::count(totals.data_records + totals.options_records, "record", "records"),
-                announce::count(board.kernel_drops(), "datagram", "datagrams"),
+                counted(totals.data_records + totals.options_records, "record", "records"),
+                counted(board.kernel_drops(), "datagram", "datagrams"),
                 totals.malformed,
-                announce::count(board.live_sessions() as u64, "exporter", "exporters"),
+                counted(board.live_sessions() as u64, "exporter", "exporters"),
             )
         })
     };

@@ -25,13 +25,14 @@ use anyhow::Context;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use tracing::{debug, info, warn};
 
-use crate::core::announce::{self, StatusLine};
+use crate::core::announce::StatusLine;
 use crate::core::conntrack::{self, Conntrack, Event, EventKind, EventSocket};
 use crate::core::exporter::{
     ExportSender, ExporterConfig, ExporterCounters, ExportingProcess, RecordBatch, TemplateSet,
 };
 use crate::core::flow::{Flow, FlowWriter, Layout, LayoutOptions};
 use crate::core::metrics;
+use crate::core::output::plural::counted;
 use crate::core::problems::{Policy, ProblemLog};
 pub use metadata::Metadata;
 pub use store::{ConnectionStore, Export, PodRef, Resolve, Source, StoreConfig, StoreStats};
@@ -137,8 +138,8 @@ pub async fn run(opts: AgentOptions, shutdown: impl Future<Output = ()>) -> anyh
             let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
             format!(
                 "status: {} held, {} out, {} dropped, {} polls",
-                announce::count(load(&counters.store_connections), "connection", "connections"),
-                announce::count(load(&exported.records_exported), "record", "records"),
+                counted(load(&counters.store_connections), "connection", "connections"),
+                counted(load(&exported.records_exported), "record", "records"),
                 load(&exported.records_dropped),
                 load(&counters.polls),
             )

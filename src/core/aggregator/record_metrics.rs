@@ -38,14 +38,14 @@ fn is_false(b: &bool) -> bool {
 impl RecordMetrics {
     /// The aggregator's status line on a terminal.
     pub fn status_line(&self) -> String {
-        use crate::core::announce::count;
+        use crate::core::output::plural::counted;
         format!(
             "status: {} in, {} out, {} dropped, {} held, {} connected",
-            count(self.num_records_received, "record", "records"),
+            counted(self.num_records_received, "record", "records"),
             self.num_records_exported,
             self.num_records_dropped,
-            count(self.num_flows, "flow", "flows"),
-            count(self.num_conn_to_collector, "exporter", "exporters"),
+            counted(self.num_flows, "flow", "flows"),
+            counted(self.num_conn_to_collector, "exporter", "exporters"),
         )
     }
 
