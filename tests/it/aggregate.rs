@@ -4,10 +4,9 @@
 //! aggregator exports one correlated record per connection to `flowctl collect`, the CSV flow log
 //! and a real ClickHouse server, and answers `get flowrecords` / `get recordmetrics`.
 
-use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flowctl::core::aggregator::RecordMetrics;
@@ -17,60 +16,20 @@ use flowctl::core::transport::tls::{ClientTls, client_config, parse_server_name}
 use flowctl::core::transport::{Endpoint, StreamSender};
 use serde_json::Value;
 
-use crate::util::{flowctl, json_lines};
+use crate::util::{Service, flowctl, free_port, json_lines, wait_listening};
 
 const START: u32 = 1_700_000_000;
 const CONNECTIONS: usize = 20;
 
-/// Kills the child if the test fails before it stops it.
-struct Reaper(Child);
-
-impl Drop for Reaper {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(args: &[&str]) -> Reaper {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
-        .env_remove("RUST_LOG")
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Reaper(child)
+fn spawn(args: &[&str]) -> Service {
+    Service::spawn(args, |_| {})
 }
 
 /// SIGTERM, then what it printed; it must exit 0.
-fn stop(mut r: Reaper) -> (String, String) {
-    assert!(Command::new("kill").args(["-TERM", &r.0.id().to_string()]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let status = loop {
-        if let Some(s) = r.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "did not stop within 40 s of SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    r.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    r.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+fn stop(r: Service) -> (String, String) {
+    let (status, out, err) = r.stop("-TERM");
     assert!(status.success(), "exit {status}: {err}");
     (out, err)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_listening(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nothing listens on 127.0.0.1:{port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn ip(s: &str) -> IpAddr {
@@ -386,7 +345,7 @@ async fn two_nodes_halves_become_one_correlated_record_per_connection_in_ipfix_t
 
 /// A ClickHouse server of our own on free ports, with its data in `dir`.
 struct ClickHouseServer {
-    _process: Reaper,
+    _process: Service,
     http: u16,
 }
 
@@ -416,7 +375,7 @@ impl ClickHouseServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let server = ClickHouseServer { _process: Reaper(process), http };
+        let server = ClickHouseServer { _process: Service(process), http };
         wait_until("ClickHouse answering", Duration::from_secs(30), || server.query("SELECT 1").is_ok());
         server
     }
@@ -509,17 +468,14 @@ async fn clickhouse_gets_one_row_per_flow_and_rows_wait_while_the_server_is_down
     stop(aggregator);
 }
 
-fn spawn_in_state_directory(state: &Path, port: u16) -> Reaper {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
-        .env_remove("RUST_LOG")
-        .env("STATE_DIRECTORY", state)
-        .args(["run", "aggregator", "-l", &format!("tls://127.0.0.1:{port}")])
-        .args(["--cluster-id", "cluster-a", "--metrics-addr", &format!("127.0.0.1:{}", free_port())])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Reaper(child)
+fn spawn_in_state_directory(state: &Path, port: u16) -> Service {
+    let (listen, metrics) = (format!("tls://127.0.0.1:{port}"), format!("127.0.0.1:{}", free_port()));
+    Service::spawn(
+        &["run", "aggregator", "-l", &listen, "--cluster-id", "cluster-a", "--metrics-addr", &metrics],
+        |c| {
+            c.env("STATE_DIRECTORY", state);
+        },
+    )
 }
 
 /// Issue #20: with no --cert-dir the certificates went to /tmp/flowctl-aggregator-certs, which

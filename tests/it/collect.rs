@@ -18,7 +18,7 @@ use flowctl::core::transport::{Endpoint, StreamSender, UdpConfig, UdpSender};
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use crate::util::{flowctl, json_lines, run};
+use crate::util::{Service, flowctl, free_port, json_lines, run, wait_listening};
 
 pub(crate) type Records = Arc<Mutex<Vec<Value>>>;
 
@@ -363,10 +363,6 @@ async fn what_is_written_decodes_back_to_what_was_collected() {
 }
 
 /// A free TCP/UDP port on 127.0.0.1 (bound and released; good enough for a test).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 #[test]
 fn metrics_count_per_exporter_and_sigterm_prints_the_summary_and_exits_0() {
     let (port, metrics) = (free_port(), free_port());
@@ -640,29 +636,15 @@ fn datagrams_that_are_not_ipfix_count_the_same_in_metrics_and_stats() {
 /// `SO_REUSEPORT` is refused with "address in use", instead of silently taking half the traffic.
 #[test]
 fn a_second_collector_process_cannot_share_a_udp_port() {
-    use std::process::{Command, Stdio};
     let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let listen = format!("udp://127.0.0.1:{port}");
-    let mut first = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
-        .args(["collect", "--stats", "-o", "json", "--udp-sockets", "2", "-l", &listen])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
+    let mut first = Service::spawn(&["collect", "--stats", "-o", "json", "--udp-sockets", "2", "-l", &listen], |_| {});
     let held = (0..500).any(|_| {
         std::thread::sleep(Duration::from_millis(10));
         std::net::UdpSocket::bind(("127.0.0.1", port)).is_err()
     });
     assert!(held, "the first collector never bound udp port {port}");
-    assert!(first.try_wait().unwrap().is_none(), "the first collector exited");
-    let first = Kill(first);
+    assert!(first.0.try_wait().unwrap().is_none(), "the first collector exited");
 
     let second = flowctl()
         .args(["collect", "--stats", "-o", "json", "--udp-sockets", "2", "-l", &listen])
@@ -675,77 +657,33 @@ fn a_second_collector_process_cannot_share_a_udp_port() {
     drop(first);
 }
 
-/// A collector process with `args` appended; killed if the test fails before it stops.
-struct Service(std::process::Child);
-
-impl Service {
-    fn spawn(args: &[&str]) -> Service {
-        use std::process::{Command, Stdio};
-        let child = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
-            .env_remove("RUST_LOG")
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        Service(child)
-    }
-
-    /// SIGTERM, then what it wrote on stderr.
-    fn stop(mut self) -> String {
-        let pid = self.0.id().to_string();
-        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-        let mut err = String::new();
-        self.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-        let _ = self.0.wait();
-        err
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_tcp(port: u16) {
-    let until = std::time::Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < until, "nothing listens on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Issue 22, defect 4: without `-v`, collect says once per address where it listens, where its
 /// metrics are, and with `--stats` that it is waiting; `--quiet` says none of it.
 #[test]
 fn collect_says_where_it_listens_once_and_quiet_silences_it() {
-    let (port, metrics) = (free_tcp_port(), free_tcp_port());
+    let (port, metrics) = (free_port(), free_port());
     let (udp, tcp) = (format!("udp://127.0.0.1:{port}"), format!("tcp://127.0.0.1:{port}"));
     let metrics_addr = format!("127.0.0.1:{metrics}");
     let args = ["collect", "--stats", "-o", "json", "-l", &udp, "-l", &tcp, "--metrics-addr", &metrics_addr];
-    let collector = Service::spawn(&args);
-    wait_tcp(port);
-    wait_tcp(metrics);
-    let err = collector.stop();
+    let collector = Service::spawn(&args, |_| {});
+    wait_listening(port);
+    wait_listening(metrics);
+    let (_, _, err) = collector.stop("-TERM");
     assert_eq!(err.matches(&format!("listening on {udp}")).count(), 1, "{err}");
     assert_eq!(err.matches(&format!("listening on {tcp}")).count(), 1, "{err}");
     assert!(err.contains(&format!("metrics on http://{metrics_addr}/metrics")), "{err}");
     assert!(err.contains("the summary is printed when collection stops"), "{err}");
 
-    let (port, metrics) = (free_tcp_port(), free_tcp_port());
+    let (port, metrics) = (free_port(), free_port());
     let tcp = format!("tcp://127.0.0.1:{port}");
     let metrics_addr = format!("127.0.0.1:{metrics}");
-    let quiet =
-        Service::spawn(&["collect", "--quiet", "--stats", "-o", "json", "-l", &tcp, "--metrics-addr", &metrics_addr]);
-    wait_tcp(port);
-    wait_tcp(metrics);
-    let err = quiet.stop();
+    let quiet = Service::spawn(
+        &["collect", "--quiet", "--stats", "-o", "json", "-l", &tcp, "--metrics-addr", &metrics_addr],
+        |_| {},
+    );
+    wait_listening(port);
+    wait_listening(metrics);
+    let (_, _, err) = quiet.stop("-TERM");
     assert!(!err.contains("listening") && !err.contains("metrics on"), "--quiet: {err}");
 }
 
@@ -754,7 +692,7 @@ fn collect_says_where_it_listens_once_and_quiet_silences_it() {
 #[test]
 fn collect_on_a_terminal_prints_a_status_line() {
     let bin = assert_cmd::cargo::cargo_bin("flowctl");
-    let port = free_tcp_port();
+    let port = free_port();
     let command =
         format!("{} collect -o json -l udp://127.0.0.1:{port} --status-every 300ms --duration 1500ms", bin.display());
     // script(1) gives the collector a terminal for stdout and stderr.

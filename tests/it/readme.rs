@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use flowctl::core::config::agent::AgentConfig;
@@ -30,7 +30,7 @@ use flowctl::core::config::aggregator::AggregatorConfig;
 use flowctl::core::inventory::Inventory;
 use flowctl::core::trafficcontrol;
 
-use crate::util::flowctl;
+use crate::util::{Service, flowctl, free_port};
 
 /// One command of a ```sh block and the lines the README shows it printing.
 #[derive(Debug)]
@@ -145,48 +145,10 @@ fn args_of(command: &str) -> Vec<String> {
     rest.split_whitespace().map(str::to_owned).collect()
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Kills the child if the test fails before it stops it.
-struct Service(Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn spawn(args: &[String], dir: &Path) -> Service {
-    let child = Command::new(assert_cmd::cargo::cargo_bin("flowctl"))
-        .env_remove("RUST_LOG")
-        .env("STATE_DIRECTORY", dir)
-        .current_dir(root())
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    Service(child)
-}
-
-/// Sends the signal (INT is Ctrl-C), then the exit status and what it printed.
-fn stop(mut s: Service, signal: &str) -> (std::process::ExitStatus, String, String) {
-    assert!(Command::new("kill").args([signal, &s.0.id().to_string()]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let status = loop {
-        if let Some(status) = s.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "did not stop within 40 s of {signal}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    s.0.stdout.take().unwrap().read_to_string(&mut out).unwrap();
-    s.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-    (status, out, err)
+    Service::spawn(args, |c| {
+        c.env("STATE_DIRECTORY", dir).current_dir(root());
+    })
 }
 
 fn wait_listening(s: &mut Service, port: u16) {
@@ -353,7 +315,7 @@ fn readme_collect_and_replay_print_what_the_readme_shows() {
     // Loopback datagrams are in the collector's sockets once sendmmsg returns; a moment for its
     // threads to print them before Ctrl-C (which reads what is left in any case).
     std::thread::sleep(Duration::from_millis(500));
-    let (status, out, err) = stop(listening, "-INT");
+    let (status, out, err) = listening.stop("-INT");
     assert!(status.success(), "collect exit {status}: {err}");
     let shown = &collect[0].shown;
     let ctrl_c = shown.iter().position(|l| l == "^C").expect("the README shows Ctrl-C");
@@ -367,7 +329,7 @@ fn readme_collect_and_replay_print_what_the_readme_shows() {
         let sent = run_in(root(), &to_port(port, args_of(&e.command)));
         assert!(sent.status.success(), "{}: {}", e.command, String::from_utf8_lossy(&sent.stderr));
         assert_eq!(lines(&sent.stderr).iter().map(|l| masked(l)).collect::<Vec<_>>(), masked_lines(&e.shown));
-        let (status, _, err) = stop(listening, "-INT");
+        let (status, _, err) = listening.stop("-INT");
         assert!(status.success(), "collect exit {status}: {err}");
     }
 }
@@ -425,10 +387,10 @@ fn readme_aggregator_commands_start_answer_and_stop() {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        let (status, _, err) = stop(service, "-TERM");
+        let (status, _, err) = service.stop("-TERM");
         assert!(status.success(), "README.md:{}: {}: exit {status}: {err}", e.line, e.command);
     }
-    let (status, _, err) = stop(downstream, "-TERM");
+    let (status, _, err) = downstream.stop("-TERM");
     assert!(status.success(), "collect: {err}");
 }
 
@@ -565,8 +527,8 @@ fn readme_metric_names_are_served_by_metrics() {
         };
         assert!(found, "README.md names {name}, which /metrics does not serve: {served:?}");
     }
-    stop(service, "-TERM");
-    stop(downstream, "-TERM");
+    service.stop("-TERM");
+    downstream.stop("-TERM");
 }
 
 /// The metric names in the text: `flowctl_…` words, `{a,b}` alternatives expanded, a label set
